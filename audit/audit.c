@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+
+#include "audit/audit.h"
+#include "common/cleanup.h"
+#include "common/encoding.h"
+#include "common/timeutil.h"
+
+#define AUDIT_LINE_MAX (1024 * 1024)
+#define AUDIT_TAIL_READ (256 * 1024)
+
+struct Audit {
+        pthread_mutex_t lock;
+        char *path;
+        int fd;
+        uint64_t seq;           /* seq of the last line written (0 = none yet) */
+        char prev[65];          /* hex SHA-256 of the last line */
+        uint64_t lines;
+};
+
+static const char zero_hash[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+static void sha256_hex(const void *data, size_t len, char out[static 65]) {
+        unsigned char md[SHA256_DIGEST_LENGTH];
+
+        SHA256(data, len, md);
+        hex_encode(md, sizeof md, out, 65);
+}
+
+/* Reads the tail of the file and recovers seq and prev from the last complete
+ * line. Sets *ret_torn when bytes follow the last newline. */
+static int audit_recover(Audit *a, bool *ret_torn) {
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        off_t start;
+        ssize_t n;
+
+        *ret_torn = false;
+        if (fstat(a->fd, &st) < 0)
+                return -errno;
+        if (st.st_size == 0)
+                return 0;
+
+        start = st.st_size > AUDIT_TAIL_READ ? st.st_size - AUDIT_TAIL_READ : 0;
+        buf = malloc(AUDIT_TAIL_READ + 1);
+        if (!buf)
+                return -ENOMEM;
+        n = pread(a->fd, buf, (size_t) (st.st_size - start), start);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+
+        if (n > 0 && buf[n - 1] != '\n')
+                *ret_torn = true;
+
+        /* Find the last complete line: it ends at the last '\n'. */
+        char *end = memrchr(buf, '\n', (size_t) n);
+        if (!end)
+                return 0;
+        *end = 0;
+        char *line = memrchr(buf, '\n', (size_t) (end - buf));
+        line = line ? line + 1 : buf;
+        if (line == buf && start > 0)
+                return -EBADMSG; /* last line longer than we read: not ours */
+
+        json_error_t err;
+        _cleanup_json_ json_t *j = json_loadb(line, (size_t) (end - line), 0, &err);
+        json_t *seq = j ? json_object_get(j, "seq") : NULL;
+        if (!json_is_integer(seq) || json_integer_value(seq) < 0)
+                return -EBADMSG;
+
+        a->seq = (uint64_t) json_integer_value(seq);
+        sha256_hex(line, (size_t) (end - line), a->prev);
+        return 0;
+}
+
+static int audit_open_fd(const char *path) {
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        return fd;
+}
+
+int audit_open(const char *path, Audit **ret) {
+        _cleanup_free_ Audit *a = NULL;
+        _cleanup_close_ int rfd = -1;
+        bool torn = false;
+        int r;
+
+        a = calloc(1, sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        a->path = strdup(path);
+        if (!a->path)
+                return -ENOMEM;
+        memcpy(a->prev, zero_hash, sizeof a->prev);
+
+        a->fd = audit_open_fd(path);
+        if (a->fd < 0) {
+                r = a->fd;
+                free(a->path);
+                return r;
+        }
+
+        /* The write descriptor is O_WRONLY; read the tail through a second one. */
+        rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (rfd >= 0) {
+                int wfd = a->fd;
+                a->fd = rfd;
+                r = audit_recover(a, &torn);
+                a->fd = wfd;
+                if (r < 0) {
+                        close(a->fd);
+                        free(a->path);
+                        return r;
+                }
+        }
+
+        pthread_mutex_init(&a->lock, NULL);
+
+        if (torn) {
+                /* A crash cut the last line. Terminate it so the next record
+                 * starts on its own line, and say so in the chain. */
+                if (write(a->fd, "\n", 1) != 1) {
+                        r = -errno;
+                        audit_close(TAKE_PTR(a));
+                        return r;
+                }
+                _cleanup_json_ json_t *f = json_pack("{s:s}", "error", "torn last line terminated at open");
+                r = audit_append(a, "audit.recovered", f, true, NULL);
+                if (r < 0) {
+                        audit_close(TAKE_PTR(a));
+                        return r;
+                }
+        }
+
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+Audit *audit_close(Audit *a) {
+        if (!a)
+                return NULL;
+        if (a->fd >= 0) {
+                (void) fdatasync(a->fd);
+                close(a->fd);
+        }
+        pthread_mutex_destroy(&a->lock);
+        free(a->path);
+        free(a);
+        return NULL;
+}
+
+int audit_reopen(Audit *a) {
+        int fd = audit_open_fd(a->path);
+        if (fd < 0)
+                return fd;
+
+        pthread_mutex_lock(&a->lock);
+        (void) fdatasync(a->fd);
+        close(a->fd);
+        a->fd = fd;
+        pthread_mutex_unlock(&a->lock);
+        return 0;
+}
+
+int audit_append(Audit *a, const char *event, json_t *fields, bool sync, uint64_t *ret_seq) {
+        char ts[40];
+        int r = 0;
+
+        (void) timestamp_format_ms(now_epoch_ms(), ts, sizeof ts);
+
+        pthread_mutex_lock(&a->lock);
+
+        _cleanup_json_ json_t *j = json_object();
+        if (!j ||
+            json_object_set_new(j, "v", json_integer(1)) < 0 ||
+            json_object_set_new(j, "seq", json_integer((json_int_t) (a->seq + 1))) < 0 ||
+            json_object_set_new(j, "ts", json_string(ts)) < 0 ||
+            json_object_set_new(j, "event", json_string(event)) < 0) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        if (fields) {
+                const char *k;
+                json_t *v;
+
+                json_object_foreach(fields, k, v) {
+                        /* The chain fields are ours alone. */
+                        if (streq(k, "v") || streq(k, "seq") || streq(k, "ts") || streq(k, "event") ||
+                            streq(k, "prev"))
+                                continue;
+                        if (json_object_set(j, k, v) < 0) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                }
+        }
+        if (json_object_set_new(j, "prev", json_string(a->prev)) < 0) {
+                r = -ENOMEM;
+                goto finish;
+        }
+
+        _cleanup_free_ char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+        if (!s) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        size_t len = strlen(s);
+        if (len >= AUDIT_LINE_MAX) {
+                r = -E2BIG;
+                goto finish;
+        }
+
+        /* Hash the line without its newline, then write line + '\n' at once. */
+        char next_prev[65];
+        sha256_hex(s, len, next_prev);
+        s[len] = '\n';
+
+        ssize_t n = write(a->fd, s, len + 1);
+        if (n < 0) {
+                r = -errno;
+                goto finish;
+        }
+        if ((size_t) n != len + 1) {
+                /* A short write on a regular file: disk full. The reader will see
+                 * a torn line; we keep our chain state unchanged. */
+                r = -ENOSPC;
+                goto finish;
+        }
+        if (sync && fdatasync(a->fd) < 0) {
+                r = -errno;
+                goto finish;
+        }
+
+        a->seq++;
+        a->lines++;
+        memcpy(a->prev, next_prev, sizeof a->prev);
+        if (ret_seq)
+                *ret_seq = a->seq;
+
+finish:
+        pthread_mutex_unlock(&a->lock);
+        return r;
+}
+
+uint64_t audit_lines_written(Audit *a) {
+        uint64_t n;
+
+        pthread_mutex_lock(&a->lock);
+        n = a->lines;
+        pthread_mutex_unlock(&a->lock);
+        return n;
+}
+
+static bool key_is_secret(const char *k) {
+        static const char *const words[] = {
+                "password", "passwd", "secret", "token", "apikey", "api_key", "authorization",
+                "private_key", "credential", "cookie",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(words); i++)
+                if (strcasestr(k, words[i]))
+                        return true;
+        return false;
+}
+
+static json_t *redact_depth(json_t *v, int depth) {
+        if (depth > 64)
+                return json_string("[too deep]");
+
+        if (json_is_object(v)) {
+                json_t *o = json_object();
+                const char *k;
+                json_t *c;
+
+                if (!o)
+                        return NULL;
+                json_object_foreach(v, k, c) {
+                        json_t *n = key_is_secret(k) ? json_string("[redacted]") : redact_depth(c, depth + 1);
+                        if (!n || json_object_set_new(o, k, n) < 0) {
+                                json_decref(o);
+                                return NULL;
+                        }
+                }
+                return o;
+        }
+        if (json_is_array(v)) {
+                json_t *a = json_array();
+                size_t i;
+                json_t *c;
+
+                if (!a)
+                        return NULL;
+                json_array_foreach(v, i, c) {
+                        json_t *n = redact_depth(c, depth + 1);
+                        if (!n || json_array_append_new(a, n) < 0) {
+                                json_decref(a);
+                                return NULL;
+                        }
+                }
+                return a;
+        }
+        return json_incref(v);
+}
+
+json_t *audit_redact(json_t *args) {
+        if (!args)
+                return json_null();
+        return redact_depth(args, 0);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The audit writer: JSON lines, one per event, hash-chained.
+ *
+ * Each line is an object beginning with v, seq, ts, event, followed by the
+ * event's fields and ending with prev = hex SHA-256 of the previous line's
+ * bytes (without its newline; 64 zeros for the first line of a chain). A line
+ * is written whole with one write(2) on an O_APPEND descriptor. Thread-safe. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+typedef struct Audit Audit;
+
+/* Opens (creating with mode 0600) the log at `path` and recovers seq/prev
+ * from its last complete line. A torn last line (no newline, from a crash)
+ * is terminated and reported in an "audit.recovered" record.
+ * Returns 0 or a negative errno. */
+int audit_open(const char *path, Audit **ret);
+Audit *audit_close(Audit *a);
+
+/* Reopens the path (after logrotate moved the file). The chain continues:
+ * the first line in the new file carries the previous file's last hash.
+ * Returns 0 or a negative errno (the old descriptor stays in use). */
+int audit_reopen(Audit *a);
+
+/* Appends one event. `fields` (borrowed, may be NULL) is merged after v, seq,
+ * ts and event. With `sync`, the line is on disk (fdatasync) before this
+ * returns. On success *ret_seq (may be NULL) gets the line's seq. Returns 0
+ * or a negative errno; a failed write leaves seq/prev unchanged. */
+int audit_append(Audit *a, const char *event, json_t *fields, bool sync, uint64_t *ret_seq);
+
+/* Returns a deep copy of `args` with the values of secret-looking keys
+ * (password, secret, token, key, authorization, ...) replaced by
+ * "[redacted]". NULL on OOM. */
+json_t *audit_redact(json_t *args);
+
+/* Lines written since open (for metrics). */
+uint64_t audit_lines_written(Audit *a);

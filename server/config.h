@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Daemon configuration: one table of keys (section, key, type, default, env
+ * override, description) drives the YAML parser, the env overrides,
+ * --check-config and the generated docs/configuration.md. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct Config {
+        /* top level */
+        char *state_dir;                /* state_dir / SYSTEMMANAGER_STATE_DIR, default /var/lib/systemmanager */
+
+        /* server */
+        char *server_host;              /* default "127.0.0.1" */
+        int server_port;                /* default 8080; 0 disables the TCP listener */
+        char *server_unix_socket;       /* optional path; NULL = none */
+        char **server_allowed_origins;  /* NULL-terminated; default: localhost origins only */
+        char *server_tls_cert;          /* optional */
+        char *server_tls_key;           /* optional */
+        uint64_t server_max_body_bytes;        /* 1 MiB */
+        uint64_t server_max_header_bytes;      /* 8 KiB */
+        uint64_t server_max_ws_message_bytes;  /* 1 MiB */
+        int server_max_json_depth;             /* 64 */
+        int server_max_connections;            /* 1024 */
+        int server_idle_timeout;               /* seconds, 60 */
+        int server_header_timeout;             /* seconds, 10 (slowloris) */
+        int server_max_inflight_per_connection;/* 16 */
+        int server_worker_threads;             /* 0 = number of CPUs, capped at 16 */
+        int server_shutdown_timeout;           /* seconds to drain in-flight calls, 30 */
+
+        /* auth */
+        char *auth_mode;                /* "disabled" | "optional" | "required"; default "optional" */
+        char *auth_shared_secret;       /* env only (SYSTEMMANAGER_SHARED_SECRET); secret, never printed */
+        char *auth_shared_secret_file;  /* file holding the secret */
+        uint64_t auth_max_token_bytes;  /* 8192 */
+        int64_t auth_max_ttl;           /* seconds, default 30 days */
+        bool auth_allow_query_token;    /* false */
+        bool auth_allow_disabled_on_network; /* false: auth.mode disabled refused on a non-loopback listener */
+
+        /* audit */
+        char *audit_file;               /* default <state_dir>/audit.log unless set; SYSTEMMANAGER_AUDIT_LOG */
+
+        /* tools */
+        int tools_timeout;              /* seconds, 30 */
+        int tools_long_timeout;         /* seconds, 600 */
+        uint64_t tools_max_output_bytes;/* 1 MiB; SYSTEMMANAGER_MAX_OUTPUT_BYTES */
+} Config;
+
+/* Fills *c with built-in defaults. Returns 0 or -ENOMEM. */
+int config_init_defaults(Config *c);
+
+/* Loads YAML from `path` over the current values. Unknown keys, wrong types
+ * and out-of-range values are errors: each is reported as one line
+ * "FILE:LINE: message" to `errors` (may be NULL). Returns 0, -EINVAL when any
+ * error was found (all of them are reported, not just the first), -ENOENT /
+ * -EACCES etc. when the file cannot be read. */
+int config_load_file(Config *c, const char *path, FILE *errors);
+
+/* Applies SYSTEMMANAGER_* environment overrides (every key has
+ * SYSTEMMANAGER_<SECTION>_<KEY>, plus the origin's names such as
+ * SYSTEMMANAGER_SHARED_SECRET, SYSTEMMANAGER_AUDIT_LOG,
+ * SYSTEMMANAGER_MAX_OUTPUT_BYTES, SYSTEMMANAGER_REQUIRE_AUTH). `envp` is an
+ * environ-style array (pass `environ`). Bad values are reported as
+ * "env VAR: message". Returns 0 or -EINVAL. */
+int config_apply_env(Config *c, char **envp, FILE *errors);
+
+/* Cross-field checks and derived defaults (audit_file under state_dir, ...).
+ * Returns 0 or -EINVAL with messages to `errors`. */
+int config_finalize(Config *c, FILE *errors);
+
+/* Frees every owned member (wiping secrets) and zeroes the struct. */
+void config_done(Config *c);
+
+/* Writes the Markdown configuration reference (one row per key: YAML key,
+ * env override, type, default, description) generated from the key table. */
+void config_dump_reference(FILE *f);

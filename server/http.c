@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: MIT */
+/* The HTTP protocol of the lws front: POST /mcp (Streamable HTTP, JSON
+ * responses), GET /healthz, /health, /whoami, and the WebSocket upgrade gate.
+ * Writes happen only from the WRITEABLE callback. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libwebsockets.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "server/httpd.h"
+#include "server/mcp.h"
+#include "server/rpc.h"
+
+typedef enum HttpWrite {
+        HTTP_WRITE_IDLE,
+        HTTP_WRITE_WAITING,     /* a tool job runs; its reply comes through the outbox */
+        HTTP_WRITE_HEADERS,
+        HTTP_WRITE_BODY,
+} HttpWrite;
+
+typedef struct HttpConn {
+        struct lws *wsi;
+        Httpd *httpd;
+        ConnRef *conn;
+        McpSession *session;            /* created on the first /mcp request */
+        Peer peer;
+
+        /* request */
+        bool want_body;                 /* POST /mcp accepted: collect the body */
+        bool rejecting;                 /* a response is queued; ignore any body */
+        char *body;
+        size_t body_len, body_cap;
+
+        /* response */
+        HttpWrite wstate;
+        int status;
+        unsigned char *resp;            /* LWS_PRE + body */
+        size_t resp_len;
+        char *www_authenticate;
+        const char *allow;
+        bool close_after;
+} HttpConn;
+
+static void http_reset_request(HttpConn *c) {
+        free(c->body);
+        c->body = NULL;
+        c->body_len = c->body_cap = 0;
+        c->want_body = c->rejecting = false;
+        free(c->resp);
+        c->resp = NULL;
+        c->resp_len = 0;
+        free(c->www_authenticate);
+        c->www_authenticate = NULL;
+        c->allow = NULL;
+        c->status = 0;
+        c->wstate = HTTP_WRITE_IDLE;
+}
+
+static void http_conn_done(HttpConn *c) {
+        http_reset_request(c);
+        c->session = mcp_session_free(c->session);
+        if (c->conn) {
+                c->conn->target = NULL;
+                c->conn = conn_ref_unref(c->conn);
+        }
+}
+
+/* Queues a response; it is written from WRITEABLE. `body` is copied. */
+static int http_respond(HttpConn *c, int status, const char *body, size_t len) {
+        free(c->resp);
+        c->resp = malloc(LWS_PRE + len + 1);
+        if (!c->resp)
+                return -ENOMEM;
+        if (len > 0)
+                memcpy(c->resp + LWS_PRE, body, len);
+        c->resp_len = len;
+        c->status = status;
+        c->wstate = HTTP_WRITE_HEADERS;
+        lws_callback_on_writable(c->wsi);
+        return 0;
+}
+
+/* {"message":..., "code":...} for the non-MCP endpoints. */
+static int http_respond_error(HttpConn *c, int status, const char *code, const char *message) {
+        _cleanup_json_ json_t *j = json_pack("{s:s,s:s}", "message", message, "code", code);
+        _cleanup_free_ char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+        if (!s)
+                return -ENOMEM;
+        return http_respond(c, status, s, strlen(s));
+}
+
+static int http_respond_json(HttpConn *c, int status, json_t *j /* borrowed */) {
+        _cleanup_free_ char *s = json_dumps(j, JSON_COMPACT);
+
+        if (!s)
+                return -ENOMEM;
+        return http_respond(c, status, s, strlen(s));
+}
+
+/* Replies carrying our own bytes (McpReply) are taken over without copying. */
+static int http_respond_reply(HttpConn *c, McpReply *r) {
+        char buf[256];
+        int q;
+
+        if (r->auth_error != AUTH_OK) {
+                free(c->www_authenticate);
+                c->www_authenticate = strdup(httpd_www_authenticate(r->auth_error, r->missing_scopes, buf,
+                                                                    sizeof buf));
+        }
+        q = http_respond(c, r->http_status ? r->http_status : 200, r->body ? r->body : "",
+                         r->body ? r->body_len : 0);
+        mcp_reply_done(r);
+        return q;
+}
+
+static void http_deliver(void *target, OutboxItem *item) {
+        HttpConn *c = target;
+        Server *srv = c->httpd->srv;
+
+        /* Plain JSON responses cannot carry notifications (progress): drop them. */
+        if (item->final && c->wstate == HTTP_WRITE_WAITING) {
+                if (item->body)
+                        (void) http_respond(c, item->http_status ? item->http_status : 200, item->body,
+                                            item->body_len);
+                else
+                        (void) http_respond(c, 202, "", 0);
+        }
+        mcp_outbox_item_finish(srv, c->session, item);
+}
+
+static bool media_type_is(const char *value, const char *type) {
+        size_t n = strlen(type);
+
+        while (*value == ' ')
+                value++;
+        return strncasecmp(value, type, n) == 0 && (value[n] == 0 || value[n] == ';' || value[n] == ' ');
+}
+
+/* True when an Accept header admits application/json. */
+static bool accept_allows_json(const char *accept) {
+        const char *p = accept;
+
+        while (p && *p) {
+                const char *comma = strchr(p, ',');
+                size_t n = comma ? (size_t) (comma - p) : strlen(p);
+                char item[128];
+
+                if (n < sizeof item) {
+                        memcpy(item, p, n);
+                        item[n] = 0;
+                        if (media_type_is(item, "application/json") || media_type_is(item, "application/*") ||
+                            media_type_is(item, "*/*"))
+                                return true;
+                }
+                p = comma ? comma + 1 : NULL;
+        }
+        return false;
+}
+
+static int http_auth_failed(HttpConn *c, AuthError e, const char *detail, bool jsonrpc) {
+        char buf[256];
+
+        free(c->www_authenticate);
+        c->www_authenticate = strdup(httpd_www_authenticate(e, NULL, buf, sizeof buf));
+        c->rejecting = true;
+        if (jsonrpc) {
+                McpReply r = {};
+                int q = mcp_reply_auth_error(&r, NULL, e, detail);
+                if (q < 0)
+                        return q;
+                r.auth_error = AUTH_OK; /* header already set */
+                return http_respond_reply(c, &r);
+        }
+        return http_respond_error(c, auth_error_http_status(e), auth_error_code(e), auth_error_message(e));
+}
+
+static int http_ensure_session(HttpConn *c) {
+        if (c->session)
+                return 0;
+        return mcp_session_new(c->httpd->srv, TRANSPORT_HTTP, false, c->conn, c->httpd->outbox, &c->session);
+}
+
+static int http_begin_mcp_post(HttpConn *c) {
+        Httpd *h = c->httpd;
+        Config *cfg = h->srv->config;
+        char buf[256], msg[320];
+        int n;
+
+        n = httpd_header(c->wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, buf, sizeof buf);
+        if (n < 0 || !media_type_is(buf, "application/json")) {
+                c->rejecting = c->close_after = true;
+                McpReply r = {};
+                if (mcp_reply_error(&r, 415, NULL, RPC_INVALID_REQUEST,
+                                    "Unsupported Media Type: send the JSON-RPC message with "
+                                    "'Content-Type: application/json'",
+                                    NULL) < 0)
+                        return -ENOMEM;
+                return http_respond_reply(c, &r);
+        }
+
+        n = httpd_header(c->wsi, WSI_TOKEN_HTTP_ACCEPT, buf, sizeof buf);
+        if (n >= 0 && !accept_allows_json(buf)) {
+                c->rejecting = c->close_after = true;
+                McpReply r = {};
+                if (mcp_reply_error(&r, 406, NULL, RPC_INVALID_REQUEST,
+                                    "Not Acceptable: this endpoint answers with application/json; send "
+                                    "'Accept: application/json, text/event-stream'",
+                                    NULL) < 0)
+                        return -ENOMEM;
+                return http_respond_reply(c, &r);
+        }
+
+        n = httpd_header_custom(c->wsi, "mcp-protocol-version:", buf, sizeof buf);
+        if (n >= 0 && !mcp_protocol_version_supported(buf)) {
+                c->rejecting = c->close_after = true;
+                McpReply r = {};
+                snprintf(msg, sizeof msg, "Bad Request: unsupported MCP-Protocol-Version '%.32s' (supported: %s)",
+                         buf, mcp_protocol_versions_list());
+                if (mcp_reply_error(&r, 400, NULL, RPC_INVALID_REQUEST, msg, NULL) < 0)
+                        return -ENOMEM;
+                return http_respond_reply(c, &r);
+        }
+
+        /* Authentication happens before the body is read or parsed. */
+        _cleanup_identity_ Identity *id = NULL;
+        const char *detail = NULL;
+        AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &id, &detail);
+        if (e != AUTH_OK) {
+                c->close_after = true;
+                return http_auth_failed(c, e, detail, true);
+        }
+
+        n = httpd_header(c->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, buf, sizeof buf);
+        if (n > 0) {
+                char *end = NULL;
+                unsigned long long v;
+
+                errno = 0;
+                v = strtoull(buf, &end, 10);
+                if (errno != 0 || *end != 0 || v > cfg->server_max_body_bytes) {
+                        c->rejecting = c->close_after = true;
+                        McpReply r = {};
+                        snprintf(msg, sizeof msg,
+                                 "Payload Too Large: the request body exceeds %llu bytes (server.max_body_bytes)",
+                                 (unsigned long long) cfg->server_max_body_bytes);
+                        if (mcp_reply_error(&r, 413, NULL, RPC_INVALID_REQUEST, msg, NULL) < 0)
+                                return -ENOMEM;
+                        return http_respond_reply(c, &r);
+                }
+        }
+
+        int r = http_ensure_session(c);
+        if (r < 0)
+                return r;
+        mcp_session_set_identity(c->session, id);
+        mcp_session_set_peer(c->session, &c->peer);
+        c->want_body = true;
+
+        /* Slow bodies get the same deadline as slow headers. */
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, cfg->server_header_timeout);
+        return 0;
+}
+
+static int http_body_complete(HttpConn *c) {
+        McpReply r = {};
+        int q;
+
+        lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+        if (atomic_load(&c->httpd->srv->stopping)) {
+                c->close_after = true;
+                if (mcp_reply_error(&r, 503, NULL, RPC_SERVER_BUSY, "Service Unavailable: server is shutting down",
+                                    NULL) < 0)
+                        return -ENOMEM;
+                return http_respond_reply(c, &r);
+        }
+
+        q = mcp_session_handle(c->session, c->body ? c->body : "", c->body_len, &r);
+        if (q < 0)
+                return q;
+        switch (q) {
+        case MCP_REPLY_NONE:
+                return http_respond(c, 202, "", 0);
+        case MCP_REPLY_LATER:
+                c->wstate = HTTP_WRITE_WAITING;
+                return 0;
+        default:
+                return http_respond_reply(c, &r);
+        }
+}
+
+static int http_health(HttpConn *c, bool detailed) {
+        Server *srv = c->httpd->srv;
+
+        if (!detailed)
+                return http_respond(c, 200, "{\"status\":\"ok\"}", 15);
+
+        _cleanup_json_ json_t *j = json_pack(
+                "{s:s,s:s,s:I,s:i,s:I,s:I,s:I,s:I,s:I}", "status", atomic_load(&srv->stopping) ? "stopping" : "ok",
+                "version", SM_VERSION, "uptime_seconds", (json_int_t) ((now_usec() - srv->started_usec) / 1000000),
+                "connections", c->httpd->n_connections, "active_calls", (json_int_t) atomic_load(&srv->active_calls),
+                "requests_total", (json_int_t) atomic_load(&srv->n_requests), "tool_calls_total",
+                (json_int_t) atomic_load(&srv->n_tool_calls), "tool_errors_total",
+                (json_int_t) atomic_load(&srv->n_tool_errors), "auth_failures_total",
+                (json_int_t) atomic_load(&srv->n_auth_failures));
+        if (!j)
+                return -ENOMEM;
+        return http_respond_json(c, 200, j);
+}
+
+static int http_route(HttpConn *c, const char *path) {
+        Httpd *h = c->httpd;
+        char *uri = NULL, msg[256];
+        int ulen = 0, method;
+
+        method = lws_http_get_uri_and_method(c->wsi, &uri, &ulen);
+
+        if (streq(path, "/healthz")) {
+                if (method != LWSHUMETH_GET) {
+                        c->allow = "GET";
+                        c->close_after = true;
+                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed: use GET");
+                }
+                return http_health(c, false);
+        }
+
+        if (httpd_check_origin(c->wsi, h, msg, sizeof msg) < 0) {
+                c->rejecting = c->close_after = true;
+                if (streq(path, "/mcp")) {
+                        McpReply r = {};
+                        if (mcp_reply_error(&r, 403, NULL, RPC_INVALID_REQUEST, msg, NULL) < 0)
+                                return -ENOMEM;
+                        return http_respond_reply(c, &r);
+                }
+                return http_respond_error(c, 403, "http.origin_not_allowed", msg);
+        }
+
+        if (atomic_load(&h->srv->stopping)) {
+                c->rejecting = c->close_after = true;
+                return http_respond_error(c, 503, "server.stopping", "Service Unavailable: server is shutting down");
+        }
+
+        if (streq(path, "/mcp")) {
+                if (method == LWSHUMETH_POST)
+                        return http_begin_mcp_post(c);
+                c->allow = "POST";
+                c->rejecting = c->close_after = method != LWSHUMETH_GET;
+                McpReply r = {};
+                if (mcp_reply_error(&r, 405, NULL, RPC_INVALID_REQUEST,
+                                    "Method Not Allowed: this server sends no SSE stream; POST JSON-RPC "
+                                    "messages to /mcp (or upgrade to WebSocket with subprotocol 'mcp')",
+                                    NULL) < 0)
+                        return -ENOMEM;
+                return http_respond_reply(c, &r);
+        }
+
+        if (streq(path, "/whoami") || streq(path, "/health")) {
+                if (method != LWSHUMETH_GET) {
+                        c->allow = "GET";
+                        c->rejecting = c->close_after = true;
+                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed: use GET");
+                }
+
+                _cleanup_identity_ Identity *id = NULL;
+                const char *detail = NULL;
+                AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &id, &detail);
+                if (e != AUTH_OK)
+                        return http_auth_failed(c, e, detail, false);
+
+                if (streq(path, "/whoami")) {
+                        _cleanup_json_ json_t *j = identity_to_json(id);
+                        if (!j)
+                                return -ENOMEM;
+                        return http_respond_json(c, 200, j);
+                }
+                if (!scopeset_has(id->scopes, SCOPE_HEALTH_READ)) {
+                        char buf[128];
+
+                        free(c->www_authenticate);
+                        c->www_authenticate = strdup(httpd_www_authenticate(AUTH_ERR_INSUFFICIENT_SCOPE,
+                                                                            "health:read", buf, sizeof buf));
+                        return http_respond_error(c, 403, auth_error_code(AUTH_ERR_INSUFFICIENT_SCOPE),
+                                                  "Missing required scopes: health:read");
+                }
+                return http_health(c, true);
+        }
+
+        c->rejecting = true;
+        c->close_after = method == LWSHUMETH_POST;
+        snprintf(msg, sizeof msg, "Not Found: no endpoint %.100s (MCP is served at /mcp)", path);
+        return http_respond_error(c, 404, "http.not_found", msg);
+}
+
+static int http_write(HttpConn *c) {
+        if (c->wstate == HTTP_WRITE_HEADERS) {
+                unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+
+                if (lws_add_http_common_headers(c->wsi, (unsigned) c->status,
+                                                c->resp_len > 0 ? "application/json" : NULL, c->resp_len, &p,
+                                                end))
+                        return -1;
+                if (c->www_authenticate &&
+                    lws_add_http_header_by_name(c->wsi, (const unsigned char *) "www-authenticate:",
+                                                (const unsigned char *) c->www_authenticate,
+                                                (int) strlen(c->www_authenticate), &p, end))
+                        return -1;
+                if (c->allow && lws_add_http_header_by_name(c->wsi, (const unsigned char *) "allow:",
+                                                            (const unsigned char *) c->allow,
+                                                            (int) strlen(c->allow), &p, end))
+                        return -1;
+                if (lws_add_http_header_by_name(c->wsi, (const unsigned char *) "cache-control:",
+                                                (const unsigned char *) "no-store", 8, &p, end) ||
+                    lws_add_http_header_by_name(c->wsi, (const unsigned char *) "x-content-type-options:",
+                                                (const unsigned char *) "nosniff", 7, &p, end))
+                        return -1;
+                if (c->close_after && lws_add_http_header_by_name(c->wsi, (const unsigned char *) "connection:",
+                                                                  (const unsigned char *) "close", 5, &p, end))
+                        return -1;
+                if (lws_finalize_write_http_header(c->wsi, start, &p, end))
+                        return -1;
+                if (c->resp_len > 0) {
+                        c->wstate = HTTP_WRITE_BODY;
+                        lws_callback_on_writable(c->wsi);
+                        return 0;
+                }
+        } else if (c->wstate == HTTP_WRITE_BODY) {
+                if (lws_write(c->wsi, c->resp + LWS_PRE, c->resp_len, LWS_WRITE_HTTP_FINAL) != (int) c->resp_len)
+                        return -1;
+        } else
+                return 0;
+
+        /* The response is out. */
+        bool close_after = c->close_after;
+        http_reset_request(c);
+        if (close_after)
+                return -1;
+        if (lws_http_transaction_completed(c->wsi))
+                return -1;
+        return 0;
+}
+
+static int http_confirm_upgrade(struct lws *wsi, Httpd *h, const char *what) {
+        char buf[256], msg[256], www[256];
+        Peer peer;
+
+        httpd_peer(wsi, TRANSPORT_WEBSOCKET, &peer);
+
+        if (!what || strcasecmp(what, "websocket") != 0)
+                return -1;
+
+        char *uri = NULL;
+        int ulen = 0;
+        if (lws_http_get_uri_and_method(wsi, &uri, &ulen) < 0 || ulen != 4 || strncmp(uri, "/mcp", 4) != 0) {
+                const char *b = "{\"message\":\"WebSocket is served at /mcp\",\"code\":\"http.not_found\"}";
+                httpd_write_simple(wsi, 404, "application/json", b, strlen(b), NULL);
+                return 1;
+        }
+
+        if (httpd_check_origin(wsi, h, msg, sizeof msg) < 0) {
+                _cleanup_json_ json_t *j = json_pack("{s:s,s:s}", "message", msg, "code", "http.origin_not_allowed");
+                _cleanup_free_ char *b = j ? json_dumps(j, JSON_COMPACT) : NULL;
+                httpd_write_simple(wsi, 403, "application/json", b ? b : "{}", b ? strlen(b) : 2, NULL);
+                return 1;
+        }
+
+        /* SEP-1288: the subprotocol is "mcp"; a client that does not ask for it
+         * is not speaking MCP over WebSocket. */
+        bool has_mcp = false;
+        if (httpd_header(wsi, WSI_TOKEN_PROTOCOL, buf, sizeof buf) > 0) {
+                char *save = NULL;
+                for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+                        if (streq(t, "mcp"))
+                                has_mcp = true;
+        }
+        if (!has_mcp) {
+                const char *b = "{\"message\":\"Bad Request: request the WebSocket subprotocol 'mcp' "
+                                "(Sec-WebSocket-Protocol: mcp)\",\"code\":\"ws.subprotocol_required\"}";
+                httpd_write_simple(wsi, 400, "application/json", b, strlen(b), NULL);
+                return 1;
+        }
+
+        _cleanup_identity_ Identity *id = NULL;
+        const char *detail = NULL;
+        AuthError e = httpd_authenticate(wsi, h, &peer, h->srv->config->auth_allow_query_token, &id, &detail);
+        if (e != AUTH_OK) {
+                _cleanup_json_ json_t *j = json_pack("{s:s,s:s}", "message", auth_error_message(e), "code",
+                                                     auth_error_code(e));
+                _cleanup_free_ char *b = j ? json_dumps(j, JSON_COMPACT) : NULL;
+                httpd_write_simple(wsi, auth_error_http_status(e), "application/json", b ? b : "{}",
+                                   b ? strlen(b) : 2, httpd_www_authenticate(e, NULL, www, sizeof www));
+                return 1;
+        }
+        return 0;
+}
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+        HttpConn *c = user;
+        Httpd *h = httpd_from_wsi(wsi);
+        int r;
+
+        switch (reason) {
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+                if (h)
+                        mcp_outbox_dispatch(h->srv, h->outbox);
+                return 0;
+
+        case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+                /* Too many connections, or draining: refuse before any parsing. */
+                if (!h || h->n_connections >= h->srv->config->server_max_connections ||
+                    atomic_load(&h->srv->stopping))
+                        return 1;
+                return 0;
+
+        case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+                if (h) {
+                        h->n_connections++;
+                        lws_set_opaque_user_data(wsi, h);
+                }
+                return 0;
+
+        case LWS_CALLBACK_WSI_DESTROY:
+                httpd_connection_destroyed(wsi);
+                return 0;
+
+        case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+                return http_confirm_upgrade(wsi, h, in);
+
+        case LWS_CALLBACK_HTTP:
+                if (!c || !h)
+                        return -1;
+                if (!c->wsi) {
+                        c->wsi = wsi;
+                        c->httpd = h;
+                        httpd_peer(wsi, TRANSPORT_HTTP, &c->peer);
+                        c->conn = conn_ref_new(c, http_deliver);
+                        if (!c->conn)
+                                return -1;
+                }
+                http_reset_request(c);
+                c->close_after = false;
+                r = http_route(c, in ? (const char *) in : "/");
+                return r < 0 ? -1 : 0;
+
+        case LWS_CALLBACK_HTTP_BODY:
+                if (!c || !c->want_body || c->rejecting)
+                        return 0;
+                if (c->body_len + len > c->httpd->srv->config->server_max_body_bytes) {
+                        McpReply rep = {};
+                        char msg[160];
+
+                        c->rejecting = c->close_after = true;
+                        c->want_body = false;
+                        snprintf(msg, sizeof msg,
+                                 "Payload Too Large: the request body exceeds %llu bytes (server.max_body_bytes)",
+                                 (unsigned long long) c->httpd->srv->config->server_max_body_bytes);
+                        if (mcp_reply_error(&rep, 413, NULL, RPC_INVALID_REQUEST, msg, NULL) < 0)
+                                return -1;
+                        return http_respond_reply(c, &rep) < 0 ? -1 : 0;
+                }
+                if (c->body_len + len + 1 > c->body_cap) {
+                        size_t cap = c->body_cap ? c->body_cap : 4096;
+                        while (cap < c->body_len + len + 1)
+                                cap *= 2;
+                        char *b = realloc(c->body, cap);
+                        if (!b)
+                                return -1;
+                        c->body = b;
+                        c->body_cap = cap;
+                }
+                memcpy(c->body + c->body_len, in, len);
+                c->body_len += len;
+                c->body[c->body_len] = 0;
+                return 0;
+
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+                if (!c || !c->want_body || c->rejecting)
+                        return 0;
+                c->want_body = false;
+                return http_body_complete(c) < 0 ? -1 : 0;
+
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+                if (!c)
+                        return 0;
+                return http_write(c);
+
+        case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        case LWS_CALLBACK_CLOSED_HTTP:
+                if (c)
+                        http_conn_done(c);
+                return 0;
+
+        default:
+                return 0;
+        }
+}
+
+const struct lws_protocols httpd_protocol_http = {
+        .name = "http",
+        .callback = http_callback,
+        .per_session_data_size = sizeof(HttpConn),
+        .rx_buffer_size = 0,
+};

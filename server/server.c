@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "common/cleanup.h"
+#include "common/encoding.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "server/server.h"
+
+#define SECRET_FILE_MAX 4096
+
+/* Reads a secret file, refusing one that others can read (as ssh refuses
+ * loose keys). Trailing newlines are stripped. */
+static int read_secret_file(const char *path, char **ret) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_erase_ char *buf = NULL;
+        struct stat st;
+        ssize_t n;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open secret file %s: %m", path);
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(errno, "Failed to stat %s: %m", path);
+        if (!S_ISREG(st.st_mode))
+                return log_error_errno(EINVAL, "Secret file %s is not a regular file", path);
+        if (st.st_mode & 0077)
+                return log_error_errno(EPERM, "Secret file %s is readable by group or others; run: chmod 600 %s",
+                                       path, path);
+        buf = calloc(1, SECRET_FILE_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        n = read(fd, buf, SECRET_FILE_MAX);
+        if (n < 0)
+                return log_error_errno(errno, "Failed to read %s: %m", path);
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+                buf[--n] = 0;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static AuthMode auth_mode_from_string(const char *s) {
+        if (streq_ptr(s, "disabled"))
+                return AUTH_MODE_DISABLED;
+        if (streq_ptr(s, "required"))
+                return AUTH_MODE_REQUIRED;
+        return AUTH_MODE_OPTIONAL;
+}
+
+static bool host_is_loopback_name(const char *h) {
+        return h && (streq(h, "127.0.0.1") || streq(h, "::1") || streq(h, "localhost") || strncmp(h, "127.", 4) == 0);
+}
+
+int server_init(Server *s, Config *c) {
+        _cleanup_erase_ char *secret = NULL;
+        HmacKey *hmac = NULL;
+        unsigned char rnd[8];
+        int r;
+
+        *s = (Server) { .config = c };
+        s->started_usec = (int64_t) now_usec();
+        if (RAND_bytes(rnd, sizeof rnd) != 1)
+                return log_error_errno(EIO, "Failed to get random bytes");
+        hex_encode(rnd, sizeof rnd, s->boot_id, sizeof s->boot_id);
+
+        if (c->state_dir && mkdir(c->state_dir, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create state directory %s: %m", c->state_dir);
+
+        /* Credentials. */
+        AuthMode mode = auth_mode_from_string(c->auth_mode);
+        if (c->auth_shared_secret) {
+                secret = strdup(c->auth_shared_secret);
+                if (!secret)
+                        return -ENOMEM;
+        } else if (c->auth_shared_secret_file) {
+                r = read_secret_file(c->auth_shared_secret_file, &secret);
+                if (r < 0)
+                        return r;
+        }
+        if (secret) {
+                r = hmac_key_new(secret, strlen(secret), &hmac);
+                if (r == -EINVAL)
+                        return log_error_errno(r, "The shared secret is shorter than 32 bytes; generate one with "
+                                                  "'systemmanagerctl keygen --hmac' or 'openssl rand -hex 32'");
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the HMAC key: %m");
+        }
+
+        /* Deny by default: no credential source and auth not explicitly off means
+         * nobody could ever authenticate, and "optional" must not mean "open". */
+        if (!hmac && mode != AUTH_MODE_DISABLED)
+                return log_error_errno(EINVAL,
+                                       "No credential source configured: set SYSTEMMANAGER_SHARED_SECRET or "
+                                       "auth.shared_secret_file (or run with --dev), or set auth.mode: disabled "
+                                       "on a loopback-only listener");
+        if (mode == AUTH_MODE_DISABLED && c->server_port > 0 && !host_is_loopback_name(c->server_host))
+                return log_error_errno(EPERM, "auth.mode: disabled is refused on the non-loopback listener %s",
+                                       c->server_host);
+        if (mode == AUTH_MODE_DISABLED)
+                log_warning("Authentication is DISABLED: every local caller has every scope");
+
+        AuthConfig ac = {
+                .mode = mode,
+                .max_token_bytes = c->auth_max_token_bytes,
+                .max_ttl_seconds = c->auth_max_ttl,
+        };
+        r = auth_new(&ac, hmac, &s->auth);
+        if (r < 0) {
+                hmac_key_free(hmac);
+                return log_error_errno(r, "Failed to set up authentication: %m");
+        }
+
+        r = audit_open(c->audit_file, &s->audit);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the audit log %s: %m (set audit.file or "
+                                          "SYSTEMMANAGER_AUDIT_LOG to a writable path)",
+                                       c->audit_file);
+
+        s->tool_env.max_output_bytes = c->tools_max_output_bytes;
+
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        unsigned threads = c->server_worker_threads > 0 ? (unsigned) c->server_worker_threads
+                                                        : (unsigned) (ncpu < 2 ? 2 : ncpu > 16 ? 16 : ncpu);
+        r = worker_pool_new(threads, 4096, &s->pool);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start worker threads: %m");
+        return 0;
+}
+
+void server_done(Server *s) {
+        s->pool = worker_pool_free(s->pool);
+        s->audit = audit_close(s->audit);
+        s->auth = auth_free(s->auth);
+}
