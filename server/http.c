@@ -528,6 +528,13 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 httpd_connection_destroyed(wsi);
                 return 0;
 
+        case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
+                /* Slowloris: a new connection has server.header_timeout to deliver
+                 * its request headers, however it dribbles them. */
+                if (h)
+                        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, h->srv->config->server_header_timeout);
+                return 0;
+
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
                 return http_confirm_upgrade(wsi, h, in);
 
@@ -544,6 +551,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 }
                 http_reset_request(c);
                 c->close_after = false;
+                lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
                 r = http_route(c, in ? (const char *) in : "/");
                 return r < 0 ? -1 : 0;
 

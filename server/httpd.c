@@ -308,6 +308,7 @@ int httpd_new(Server *srv, Httpd **ret) {
         info.max_http_header_pool = (unsigned short) (cfg->server_max_connections > 1024 ? 1024
                                                                                       : cfg->server_max_connections);
         info.timeout_secs = (unsigned) cfg->server_header_timeout;
+        info.timeout_secs_ah_idle = (unsigned) cfg->server_header_timeout; /* slowloris: headers must complete */
         info.keepalive_timeout = cfg->server_idle_timeout;
         info.fd_limit_per_thread = (unsigned) cfg->server_max_connections + 64;
         info.pt_serv_buf_size = 16384;

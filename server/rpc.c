@@ -91,7 +91,7 @@ int rpc_parse(const char *buf, size_t len, int max_depth, RpcMessage *ret, json_
                 return RPC_PARSE_ERROR;
         }
 
-        root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+        root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
         if (!root) {
                 snprintf(msg, sizeof msg, "Parse error: %s (at byte %d)", jerr.text, jerr.position);
                 *ret_error = rpc_error_new(NULL, RPC_PARSE_ERROR, msg, NULL);
