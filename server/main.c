@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <openssl/rand.h>
+#include <systemd/sd-daemon.h>
 
 #include "common/cleanup.h"
 #include "common/encoding.h"
@@ -418,7 +419,9 @@ static int run(int argc, char *argv[]) {
         if (arg_dev)
                 print_dev_banner(&config, httpd->listen_desc);
 
+        (void) sd_notifyf(0, "READY=1\nSTATUS=Listening on %s", httpd->listen_desc);
         r = httpd_run(httpd);
+        (void) sd_notify(0, "STOPPING=1\nSTATUS=Draining in-flight calls");
 
         /* Workers first (their last replies still target the outbox), then the front. */
         server.pool = worker_pool_free(server.pool);
