@@ -172,23 +172,17 @@ int audit_reopen(Audit *a) {
         return 0;
 }
 
-int audit_append(Audit *a, const char *event, json_t *fields, bool sync, uint64_t *ret_seq) {
-        char ts[40];
-        int r = 0;
-
-        (void) timestamp_format_ms(now_epoch_ms(), ts, sizeof ts);
-
-        pthread_mutex_lock(&a->lock);
-
+/* Builds the next line (without newline) for the current chain state. */
+static int audit_format(Audit *a, const char *ts, const char *event, json_t *fields, char **ret) {
         _cleanup_json_ json_t *j = json_object();
+
         if (!j ||
             json_object_set_new(j, "v", json_integer(1)) < 0 ||
             json_object_set_new(j, "seq", json_integer((json_int_t) (a->seq + 1))) < 0 ||
             json_object_set_new(j, "ts", json_string(ts)) < 0 ||
-            json_object_set_new(j, "event", json_string(event)) < 0) {
-                r = -ENOMEM;
-                goto finish;
-        }
+            json_object_set_new(j, "event", json_string(event)) < 0)
+                return -ENOMEM;
+
         if (fields) {
                 const char *k;
                 json_t *v;
@@ -198,56 +192,73 @@ int audit_append(Audit *a, const char *event, json_t *fields, bool sync, uint64_
                         if (streq(k, "v") || streq(k, "seq") || streq(k, "ts") || streq(k, "event") ||
                             streq(k, "prev"))
                                 continue;
-                        if (json_object_set(j, k, v) < 0) {
-                                r = -ENOMEM;
-                                goto finish;
-                        }
+                        if (json_object_set(j, k, v) < 0)
+                                return -ENOMEM;
                 }
         }
-        if (json_object_set_new(j, "prev", json_string(a->prev)) < 0) {
-                r = -ENOMEM;
-                goto finish;
-        }
+        if (json_object_set_new(j, "prev", json_string(a->prev)) < 0)
+                return -ENOMEM;
 
-        _cleanup_free_ char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
-        if (!s) {
-                r = -ENOMEM;
-                goto finish;
-        }
+        /* One byte of room for the newline the caller appends. */
+        char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
+        if (!s)
+                return -ENOMEM;
         size_t len = strlen(s);
         if (len >= AUDIT_LINE_MAX) {
-                r = -E2BIG;
-                goto finish;
+                free(s);
+                return -E2BIG;
         }
+        char *t = realloc(s, len + 2);
+        if (!t) {
+                free(s);
+                return -ENOMEM;
+        }
+        *ret = t;
+        return 0;
+}
+
+static int audit_append_locked(Audit *a, const char *ts, const char *event, json_t *fields, bool sync,
+                               uint64_t *ret_seq) {
+        _cleanup_free_ char *s = NULL;
+        char next_prev[65];
+        int r;
+
+        r = audit_format(a, ts, event, fields, &s);
+        if (r < 0)
+                return r;
 
         /* Hash the line without its newline, then write line + '\n' at once. */
-        char next_prev[65];
+        size_t len = strlen(s);
         sha256_hex(s, len, next_prev);
         s[len] = '\n';
+        s[len + 1] = 0;
 
         ssize_t n = write(a->fd, s, len + 1);
-        if (n < 0) {
-                r = -errno;
-                goto finish;
-        }
-        if ((size_t) n != len + 1) {
-                /* A short write on a regular file: disk full. The reader will see
-                 * a torn line; we keep our chain state unchanged. */
-                r = -ENOSPC;
-                goto finish;
-        }
-        if (sync && fdatasync(a->fd) < 0) {
-                r = -errno;
-                goto finish;
-        }
+        if (n < 0)
+                return -errno;
+        if ((size_t) n != len + 1)
+                /* A short write on a regular file: disk full. The reader will see a
+                 * torn line; our chain state stays unchanged. */
+                return -ENOSPC;
+        if (sync && fdatasync(a->fd) < 0)
+                return -errno;
 
         a->seq++;
         a->lines++;
         memcpy(a->prev, next_prev, sizeof a->prev);
         if (ret_seq)
                 *ret_seq = a->seq;
+        return 0;
+}
 
-finish:
+int audit_append(Audit *a, const char *event, json_t *fields, bool sync, uint64_t *ret_seq) {
+        char ts[40];
+        int r;
+
+        (void) timestamp_format_ms(now_epoch_ms(), ts, sizeof ts);
+
+        pthread_mutex_lock(&a->lock);
+        r = audit_append_locked(a, ts, event, fields, sync, ret_seq);
         pthread_mutex_unlock(&a->lock);
         return r;
 }
