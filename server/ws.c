@@ -82,8 +82,13 @@ static void ws_conn_done(WsConn *c) {
         c->msg = NULL;
 }
 
+/* An idle connection (nothing received or sent, no call running) is closed
+ * after server.idle_timeout; a running call keeps it open. */
 static void ws_arm_idle(WsConn *c) {
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, c->httpd->srv->config->server_idle_timeout);
+        if (c->session && mcp_session_inflight(c->session) > 0)
+                lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+        else
+                lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, c->httpd->srv->config->server_idle_timeout);
 }
 
 static int ws_established(struct lws *wsi, WsConn *c, Httpd *h) {
@@ -126,6 +131,7 @@ static int ws_message(WsConn *c) {
         c->msg_len = 0;
         if (q < 0)
                 return -1;
+        ws_arm_idle(c);
         if (q == MCP_REPLY_NOW && r.body)
                 q = ws_queue(c, r.body, r.body_len);
         mcp_reply_done(&r);
