@@ -145,7 +145,8 @@ static const ConfigKey config_keys[] = {
                 .section = "server", .key = "port", .type = CONFIG_INT,
                 FIELD(server_port), .min = 0, .max = 65535,
                 .def = "8080",
-                .description = "TCP port. `0` disables the TCP listener; `server.unix_socket` must then be set.",
+                .description = "TCP port. `0` disables the TCP listener; `server.unix_socket` must then "
+                               "be set.",
         },
         {
                 .section = "server", .key = "unix_socket", .type = CONFIG_PATH,
@@ -680,7 +681,8 @@ static const char *key_expectation(const ConfigKey *k, char *buf, size_t size) {
                 break;
         case CONFIG_SIZE:
                 snprintf(buf, size,
-                         "expected a size between %s and %s (bytes, or a number with a K/KiB/M/MiB/G/GiB suffix)",
+                         "expected a size between %s and %s "
+                         "(bytes, or a number with a K/KiB/M/MiB/G/GiB suffix)",
                          format_size(k->min, a, sizeof a), format_size(k->max, b, sizeof b));
                 break;
         case CONFIG_DURATION:
@@ -863,7 +865,8 @@ static int value_parse(const ConfigKey *k, const char *s, Value *ret, char *msg,
         case CONFIG_SECRET:
                 if (empty) {
                         if (k->flags & KEY_NOT_EMPTY) {
-                                snprintf(msg, size, "must not be empty (%s)", key_expectation(k, exp, sizeof exp));
+                                snprintf(msg, size, "must not be empty (%s)",
+                                         key_expectation(k, exp, sizeof exp));
                                 return -EINVAL;
                         }
                         break;          /* resets to unset */
@@ -933,7 +936,8 @@ bad:
         if (empty)
                 snprintf(msg, size, "%s, got an empty value", key_expectation(k, exp, sizeof exp));
         else
-                snprintf(msg, size, "%s, got '%s'", key_expectation(k, exp, sizeof exp), echo(s, got, sizeof got));
+                snprintf(msg, size, "%s, got '%s'", key_expectation(k, exp, sizeof exp),
+                         echo(s, got, sizeof got));
         return -EINVAL;
 }
 
@@ -1183,7 +1187,8 @@ static void loader_check_event(Loader *l) {
                 return;
         }
         if (anchor)
-                report_at(&l->rep, event_line(e), "anchors ('&%s') are not supported; write the value out in full",
+                report_at(&l->rep, event_line(e),
+                          "anchors ('&%s') are not supported; write the value out in full",
                           echo((const char *) anchor, buf, sizeof buf));
         if (tag)
                 report_at(&l->rep, event_line(e), "tags ('%s') are not supported; remove the tag",
@@ -1444,7 +1449,8 @@ static int loader_key(Loader *l, char **ret_key, unsigned long *ret_line) {
                         return r;
         } else {
                 if (l->event.type != YAML_ALIAS_EVENT)
-                        report_at(&l->rep, *ret_line, "keys must be plain names, got %s", event_kind(&l->event));
+                        report_at(&l->rep, *ret_line, "keys must be plain names, got %s",
+                                  event_kind(&l->event));
                 r = loader_skip(l);
                 if (r < 0)
                         return r;
@@ -1590,7 +1596,7 @@ static int loader_stream(Loader *l) {
 static int read_config_file(const char *path, char **ret, size_t *ret_size, struct stat *ret_st) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        size_t n = 0;
+        size_t n = 0, cap;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
@@ -1602,12 +1608,26 @@ static int read_config_file(const char *path, char **ret, size_t *ret_size, stru
         if (S_ISREG(ret_st->st_mode) && ret_st->st_size > CONFIG_FILE_MAX)
                 return -EFBIG;
 
-        buf = malloc(CONFIG_FILE_MAX + 1);
+        /* Sized from fstat() for regular files; grown to the cap if the file grows meanwhile. */
+        cap = S_ISREG(ret_st->st_mode) ? (size_t) ret_st->st_size + 1 : CONFIG_FILE_MAX + 1;
+        buf = malloc(cap);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
-                ssize_t k = read(fd, buf + n, CONFIG_FILE_MAX + 1 - n);
+                ssize_t k;
 
+                if (n == cap) {
+                        char *b;
+
+                        if (cap > CONFIG_FILE_MAX)
+                                return -EFBIG;
+                        b = realloc(buf, CONFIG_FILE_MAX + 1);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                        cap = CONFIG_FILE_MAX + 1;
+                }
+                k = read(fd, buf + n, cap - n);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;

@@ -18,7 +18,7 @@ typedef struct Config {
         char *server_host;              /* default "127.0.0.1" */
         int server_port;                /* default 8080; 0 disables the TCP listener */
         char *server_unix_socket;       /* optional path; NULL = none */
-        char **server_allowed_origins;  /* NULL-terminated; default: localhost origins only */
+        char **server_allowed_origins;  /* NULL-terminated, not NULL after init; empty = loopback origins only */
         char *server_tls_cert;          /* optional */
         char *server_tls_key;           /* optional */
         uint64_t server_max_body_bytes;        /* 1 MiB */
@@ -34,7 +34,7 @@ typedef struct Config {
 
         /* auth */
         char *auth_mode;                /* "disabled" | "optional" | "required"; default "optional" */
-        char *auth_shared_secret;       /* env only (SYSTEMMANAGER_SHARED_SECRET); secret, never printed */
+        char *auth_shared_secret;       /* SYSTEMMANAGER_SHARED_SECRET or YAML; >= 32 bytes; never printed */
         char *auth_shared_secret_file;  /* file holding the secret */
         uint64_t auth_max_token_bytes;  /* 8192 */
         int64_t auth_max_ttl;           /* seconds, default 30 days */
@@ -57,24 +57,33 @@ int config_init_defaults(Config *c);
  * and out-of-range values are errors: each is reported as one line
  * "FILE:LINE: message" to `errors` (may be NULL). Returns 0, -EINVAL when any
  * error was found (all of them are reported, not just the first), -ENOENT /
- * -EACCES etc. when the file cannot be read. */
+ * -EACCES / -EISDIR etc. when the file cannot be read (nothing is written to
+ * `errors` then: log it with %m). Also refused with -EINVAL: files over 1 MiB,
+ * files writable by others, auth.shared_secret in a file readable by others,
+ * anchors/aliases/tags, several documents. On failure *c is unchanged. */
 int config_load_file(Config *c, const char *path, FILE *errors);
 
 /* Applies SYSTEMMANAGER_* environment overrides (every key has
  * SYSTEMMANAGER_<SECTION>_<KEY>, plus the origin's names such as
  * SYSTEMMANAGER_SHARED_SECRET, SYSTEMMANAGER_AUDIT_LOG,
- * SYSTEMMANAGER_MAX_OUTPUT_BYTES, SYSTEMMANAGER_REQUIRE_AUTH). `envp` is an
- * environ-style array (pass `environ`). Bad values are reported as
- * "env VAR: message". Returns 0 or -EINVAL. */
+ * SYSTEMMANAGER_MAX_OUTPUT_BYTES, SYSTEMMANAGER_REQUIRE_AUTH; the canonical
+ * name wins when both are set). `envp` is an environ-style array (pass
+ * `environ`; may be NULL). Bad values, and unknown SYSTEMMANAGER_<SECTION>_*
+ * names for a known section, are reported as "env VAR: message"; other
+ * SYSTEMMANAGER_* variables (client settings) are ignored. Returns 0,
+ * -EINVAL (then *c is unchanged) or -ENOMEM. */
 int config_apply_env(Config *c, char **envp, FILE *errors);
 
 /* Cross-field checks and derived defaults (audit_file under state_dir, ...).
- * Returns 0 or -EINVAL with messages to `errors`. */
+ * Call once, after the file and the environment. Returns 0, -EINVAL with
+ * messages to `errors` (nothing derived then) or -ENOMEM. */
 int config_finalize(Config *c, FILE *errors);
 
 /* Frees every owned member (wiping secrets) and zeroes the struct. */
 void config_done(Config *c);
 
 /* Writes the Markdown configuration reference (one row per key: YAML key,
- * env override, type, default, description) generated from the key table. */
+ * env override, type, default, description, then an example YAML file)
+ * generated from the key table. docs/configuration.md is its output
+ * (`systemmanager-mcp --dump-config-reference`); test_config checks that. */
 void config_dump_reference(FILE *f);
