@@ -121,6 +121,11 @@ static const ConfigSection config_sections[] = {
         { "auth", "How callers prove who they are." },
         { "audit", "The hash-chained audit log." },
         { "tools", "Limits for the child processes that run tools." },
+        { "jwt", "JSON Web Tokens (HS256, RS256, ES256, EdDSA) as bearer tokens." },
+        { "network", "What the network diagnostics and http_request_test may reach." },
+        { "filesystem", "Where file_operations may read." },
+        { "docker", "The Docker Engine API (Docker or Podman's compatible service)." },
+        { "packages", "The package backend." },
 };
 
 static const ConfigKey config_keys[] = {
@@ -330,6 +335,130 @@ static const ConfigKey config_keys[] = {
                 .def = "1MiB",
                 .env_aliases = STRV("SYSTEMMANAGER_MAX_OUTPUT_BYTES"),
                 .description = "Most output kept from one tool call.",
+        },
+
+        /* jwt */
+        {
+                .section = "jwt", .key = "secret", .type = CONFIG_SECRET, .flags = KEY_NO_EXAMPLE,
+                FIELD(jwt_secret),
+                .env_aliases = STRV("SYSTEMMANAGER_JWT_SECRET"),
+                .description = "HS256 key (at least 32 bytes). Prefer `jwt.secret_file`; in the "
+                               "environment `SYSTEMMANAGER_JWT_SECRET`. Unset: no HS256.",
+        },
+        {
+                .section = "jwt", .key = "secret_file", .type = CONFIG_PATH,
+                FIELD(jwt_secret_file),
+                .example = "/etc/systemmanager/jwt.secret",
+                .description = "File holding the HS256 key (mode 0600).",
+        },
+        {
+                .section = "jwt", .key = "jwks_file", .type = CONFIG_PATH,
+                FIELD(jwt_jwks_file),
+                .example = "/etc/systemmanager/jwks.json",
+                .description = "Static JWKS file with the public keys (RSA >= 2048 bits, EC P-256, Ed25519); "
+                               "several `kid`s allow rotation.",
+        },
+        {
+                .section = "jwt", .key = "jwks", .type = CONFIG_STRING, .flags = KEY_NO_EXAMPLE,
+                FIELD(jwt_jwks),
+                .description = "Inline JWKS JSON, as an alternative to `jwt.jwks_file`.",
+        },
+        {
+                .section = "jwt", .key = "jwks_url", .type = CONFIG_STRING,
+                FIELD(jwt_jwks_url),
+                .example = "https://idp.example.com/.well-known/jwks.json",
+                .description = "JWKS URL of an identity provider, fetched and cached.",
+        },
+        {
+                .section = "jwt", .key = "jwks_cache_ttl", .type = CONFIG_DURATION,
+                FIELD(jwt_jwks_cache_ttl), .min = 10, .max = 7 * T_DAY,
+                .def = "1h",
+                .description = "How long a fetched JWKS is used before it is fetched again.",
+        },
+        {
+                .section = "jwt", .key = "jwks_fetch_timeout", .type = CONFIG_DURATION,
+                FIELD(jwt_jwks_fetch_timeout), .min = 1, .max = 60,
+                .def = "5s",
+                .description = "Timeout of one JWKS fetch.",
+        },
+        {
+                .section = "jwt", .key = "allowed_algorithms", .type = CONFIG_STRV,
+                FIELD(jwt_allowed_algorithms),
+                .def = "HS256,RS256,ES256,EdDSA",
+                .description = "Algorithms accepted at all; the key still decides which one a token must use.",
+        },
+        {
+                .section = "jwt", .key = "audience", .type = CONFIG_STRING,
+                FIELD(jwt_audience),
+                .example = "systemmanager",
+                .description = "Required `aud` (exact match). Unset: tokens with an `aud` are refused.",
+        },
+        {
+                .section = "jwt", .key = "issuer", .type = CONFIG_STRING,
+                FIELD(jwt_issuer),
+                .example = "https://idp.example.com/",
+                .description = "Required `iss` (exact match). Unset: `iss` is not checked.",
+        },
+
+        /* network */
+        {
+                .section = "network", .key = "allowed_cidrs", .type = CONFIG_STRV,
+                FIELD(network_allowed_cidrs),
+                .def = "0.0.0.0/0,::/0",
+                .env_aliases = STRV("SYSTEMMANAGER_ALLOWED_HOSTS"),
+                .description = "Addresses the diagnostics may reach (CIDR list), after `network.denied_cidrs` "
+                               "is applied. The default allows the LAN and the internet.",
+        },
+        {
+                .section = "network", .key = "denied_cidrs", .type = CONFIG_STRV,
+                FIELD(network_denied_cidrs),
+                .def = "169.254.0.0/16,fe80::/10,0.0.0.0/8,224.0.0.0/4,240.0.0.0/4,ff00::/8,100.100.100.200/32,"
+                       "fd00:ec2::254/128",
+                .description = "Addresses never reached, whatever `network.allowed_cidrs` says: link-local "
+                               "(cloud metadata services live there), unspecified, multicast and reserved.",
+        },
+        {
+                .section = "network", .key = "allowed_ports", .type = CONFIG_STRV,
+                FIELD(network_allowed_ports),
+                .def = "1-65535",
+                .env_aliases = STRV("SYSTEMMANAGER_ALLOWED_PORTS"),
+                .description = "TCP ports `test_port_connectivity`, `check_ssl_certificate` and "
+                               "`http_request_test` may connect to: numbers and ranges (`22,80,443,8000-8999`).",
+        },
+
+        /* filesystem */
+        {
+                .section = "filesystem", .key = "allowed_paths", .type = CONFIG_STRV,
+                FIELD(filesystem_allowed_paths),
+                .def = "/var/log,/etc,/proc/loadavg",
+                .env_aliases = STRV("SYSTEMMANAGER_ALLOWED_PATHS"),
+                .description = "Roots `file_operations` may read beneath (absolute paths). Symlinks and "
+                               "`..` never lead out of a root.",
+        },
+        {
+                .section = "filesystem", .key = "denied_patterns", .type = CONFIG_STRV,
+                FIELD(filesystem_denied_patterns),
+                .def = "/etc/shadow,/etc/gshadow,/etc/shadow-,/etc/gshadow-,/etc/sudoers,/etc/sudoers.d/*,"
+                       "/etc/ssh/ssh_host_*_key,*.key,*.pem,*id_rsa*,*id_ed25519*,*id_ecdsa*,/etc/systemmanager/*",
+                .description = "Glob patterns (fnmatch on the full path) that are never opened, even beneath "
+                               "an allowed root.",
+        },
+
+        /* docker */
+        {
+                .section = "docker", .key = "socket", .type = CONFIG_PATH,
+                FIELD(docker_socket),
+                .def = "/var/run/docker.sock",
+                .description = "Unix socket of the Docker Engine API (Podman's `podman system service` works "
+                               "the same).",
+        },
+
+        /* packages */
+        {
+                .section = "packages", .key = "backend", .type = CONFIG_ENUM,
+                FIELD(packages_backend), .choices = STRV("auto", "apt", "packagekit"),
+                .def = "auto",
+                .description = "Package backend: `apt` (apt-get/dpkg), `packagekit` (D-Bus), or `auto`.",
         },
 };
 
@@ -2014,9 +2143,20 @@ static void dump_example(FILE *f) {
                         if (section[0])
                                 fprintf(f, "\n%s:\n", section);
                 }
-                if (k->def && k->type == CONFIG_STRV && k->def[0] == 0)
-                        fprintf(f, "%s%s: []\n", indent, k->key);
-                else if (k->def)
+                if (k->def && k->type == CONFIG_STRV) {
+                        /* A flow sequence of quoted items: "*.key" or "::/0" must not be read as YAML syntax. */
+                        const char *p = k->def;
+
+                        fprintf(f, "%s%s: [", indent, k->key);
+                        while (*p) {
+                                size_t l = strcspn(p, ",");
+                                fprintf(f, "%s\"%.*s\"", p == k->def ? "" : ", ", (int) l, p);
+                                p += l;
+                                if (*p == ',')
+                                        p++;
+                        }
+                        fputs("]\n", f);
+                } else if (k->def)
                         fprintf(f, "%s%s: %s\n", indent, k->key, k->def);
                 else
                         fprintf(f, "%s# %s: %s\n", indent, k->key, k->example);

@@ -48,6 +48,33 @@ typedef struct Config {
         int tools_timeout;              /* seconds, 30 */
         int tools_long_timeout;         /* seconds, 600 */
         uint64_t tools_max_output_bytes;/* 1 MiB; SYSTEMMANAGER_MAX_OUTPUT_BYTES */
+
+        /* jwt */
+        char *jwt_secret;               /* secret; SYSTEMMANAGER_JWT_SECRET */
+        char *jwt_secret_file;
+        char *jwt_jwks_file;
+        char *jwt_jwks;                 /* inline JWKS JSON */
+        char *jwt_jwks_url;
+        int64_t jwt_jwks_cache_ttl;     /* seconds, 1h */
+        int64_t jwt_jwks_fetch_timeout; /* seconds, 5 */
+        char **jwt_allowed_algorithms;  /* default HS256,RS256,ES256,EdDSA */
+        char *jwt_audience;
+        char *jwt_issuer;
+
+        /* network (diagnostics allowlist) */
+        char **network_allowed_cidrs;
+        char **network_denied_cidrs;
+        char **network_allowed_ports;   /* "22", "8000-8999" */
+
+        /* filesystem */
+        char **filesystem_allowed_paths;
+        char **filesystem_denied_patterns;
+
+        /* docker */
+        char *docker_socket;
+
+        /* packages */
+        char *packages_backend;         /* auto | apt | packagekit */
 } Config;
 
 /* Fills *c with built-in defaults. Returns 0 or -ENOMEM. */

@@ -123,7 +123,7 @@ static size_t count_lines(const char *s) {
  * is not compared here shows up as a size mismatch below. */
 static void assert_config_equal(const Config *a, const Config *b) {
         /* Fails when a field is appended to Config: compare it below, then move this check. */
-        assert_int_equal(sizeof(Config), offsetof(Config, tools_max_output_bytes) + sizeof(uint64_t));
+        assert_int_equal(sizeof(Config), offsetof(Config, packages_backend) + sizeof(char *));
         assert_true(streq_ptr(a->state_dir, b->state_dir));
         assert_true(streq_ptr(a->server_host, b->server_host));
         assert_int_equal(a->server_port, b->server_port);
@@ -154,6 +154,30 @@ static void assert_config_equal(const Config *a, const Config *b) {
         assert_int_equal(a->tools_timeout, b->tools_timeout);
         assert_int_equal(a->tools_long_timeout, b->tools_long_timeout);
         assert_int_equal(a->tools_max_output_bytes, b->tools_max_output_bytes);
+        assert_true(streq_ptr(a->jwt_secret, b->jwt_secret));
+        assert_true(streq_ptr(a->jwt_secret_file, b->jwt_secret_file));
+        assert_true(streq_ptr(a->jwt_jwks_file, b->jwt_jwks_file));
+        assert_true(streq_ptr(a->jwt_jwks, b->jwt_jwks));
+        assert_true(streq_ptr(a->jwt_jwks_url, b->jwt_jwks_url));
+        assert_int_equal(a->jwt_jwks_cache_ttl, b->jwt_jwks_cache_ttl);
+        assert_int_equal(a->jwt_jwks_fetch_timeout, b->jwt_jwks_fetch_timeout);
+        assert_true(streq_ptr(a->jwt_audience, b->jwt_audience));
+        assert_true(streq_ptr(a->jwt_issuer, b->jwt_issuer));
+        char **const lists[][2] = {
+                { a->jwt_allowed_algorithms, b->jwt_allowed_algorithms },
+                { a->network_allowed_cidrs, b->network_allowed_cidrs },
+                { a->network_denied_cidrs, b->network_denied_cidrs },
+                { a->network_allowed_ports, b->network_allowed_ports },
+                { a->filesystem_allowed_paths, b->filesystem_allowed_paths },
+                { a->filesystem_denied_patterns, b->filesystem_denied_patterns },
+        };
+        for (size_t l = 0; l < ELEMENTSOF(lists); l++) {
+                assert_int_equal(strv_length(lists[l][0]), strv_length(lists[l][1]));
+                for (size_t i = 0; i < strv_length(lists[l][0]); i++)
+                        assert_string_equal(lists[l][0][i], lists[l][1][i]);
+        }
+        assert_true(streq_ptr(a->docker_socket, b->docker_socket));
+        assert_true(streq_ptr(a->packages_backend, b->packages_backend));
 }
 
 static void test_defaults(void **state) {
@@ -583,8 +607,8 @@ static const ErrorCase error_cases[] = {
           F ":2: unknown key 'audit.fiel' (did you mean 'audit.file'?)\n" },
         { "audit:\n  path: /x\n",
           F ":2: unknown key 'audit.path'; valid keys in 'audit' are: file\n" },
-        { "jwt:\n  secret: x\n",
-          F ":1: unknown key 'jwt'; valid keys at the top level are: state_dir, server, auth, audit, tools\n" },
+        { "jwtx:\n  secret: x\n",
+          F ":1: unknown key 'jwtx' (did you mean 'jwt'?)\n" },
         { "server:\n  \"port 80\": 1\n",
           F ":2: unknown key in 'server' (setting names use only letters, digits and '_')\n" },
         { "server:\n  ? [a, b]\n  : 1\n",
@@ -795,7 +819,7 @@ static void test_file_errors(void **state) {
                 assert_int_equal(load_yaml(&c, deep, &err), -EINVAL);
                 assert_string_equal(err,
                                     "config.yaml:1: unknown key 'x'; valid keys at the top level are: state_dir, "
-                                    "server, auth, audit, tools\n"
+                                    "server, auth, audit, tools, jwt, network, filesystem, docker, packages\n"
                                     "config.yaml:1: nesting is too deep\n");
                 free(err);
         }
