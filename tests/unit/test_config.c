@@ -636,9 +636,9 @@ static const ErrorCase error_cases[] = {
           F ":2: anchors ('&h') are not supported; write the value out in full\n" },
         { "a: &a [x, x]\nb: &b [*a, *a]\n",
           F ":1: anchors ('&a') are not supported; write the value out in full\n"
-          F ":1: unknown key 'a'; valid keys at the top level are: state_dir, server, auth, audit, tools\n"
+          F ":1: unknown key 'a'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages\n"
           F ":2: anchors ('&b') are not supported; write the value out in full\n"
-          F ":2: unknown key 'b'; valid keys at the top level are: state_dir, server, auth, audit, tools\n"
+          F ":2: unknown key 'b'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages\n"
           F ":2: aliases ('*a') are not supported; write the value out in full\n"
           F ":2: aliases ('*a') are not supported; write the value out in full\n" },
         { "server: &s\n  port: 1\nauth: *s\n",
