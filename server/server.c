@@ -123,7 +123,15 @@ int server_init(Server *s, Config *c) {
                                           "SYSTEMMANAGER_AUDIT_LOG to a writable path)",
                                        c->audit_file);
 
-        s->tool_env.max_output_bytes = c->tools_max_output_bytes;
+        s->tool_env = (ToolEnv) {
+                .max_output_bytes = c->tools_max_output_bytes,
+                .timeout_sec = c->tools_timeout,
+                .long_timeout_sec = c->tools_long_timeout,
+                .allowed_paths = c->filesystem_allowed_paths,
+                .denied_patterns = c->filesystem_denied_patterns,
+                .docker_socket = c->docker_socket,
+                .packages_backend = c->packages_backend,
+        };
 
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         unsigned threads = c->server_worker_threads > 0 ? (unsigned) c->server_worker_threads

@@ -30,6 +30,9 @@ typedef struct Family {
 /* Adding a family is one line here (and its table in its own file). */
 static const Family families[] = {
         { "system", tools_system },
+        { "network", tools_network },
+        { "diag", tools_diag },
+        { "files", tools_files },
 };
 
 typedef struct Entry {

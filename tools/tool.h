@@ -34,8 +34,19 @@ enum {
 };
 
 /* Limits and settings tools may consult. Filled from the config by the server. */
+struct NetPolicy; /* tools/netpolicy.h */
+
+/* Settings tools consult, filled from the config by server_init(). All
+ * pointers are borrowed and live as long as the server. */
 typedef struct ToolEnv {
-        size_t max_output_bytes;
+        size_t max_output_bytes;                /* tools.max_output_bytes */
+        int timeout_sec;                        /* tools.timeout */
+        int long_timeout_sec;                   /* tools.long_timeout (TOOL_LONG_RUNNING) */
+        const struct NetPolicy *net;            /* network.* allowlist; NULL = deny every address */
+        char *const *allowed_paths;             /* filesystem.allowed_paths */
+        char *const *denied_patterns;           /* filesystem.denied_patterns */
+        const char *docker_socket;              /* docker.socket */
+        const char *packages_backend;           /* packages.backend */
 } ToolEnv;
 
 typedef struct ToolCall ToolCall;
@@ -137,3 +148,6 @@ int schema_check(json_t *schema, char *errbuf, size_t errlen);
 
 /* Tool families: each defines a {}-terminated table. */
 extern const Tool tools_system[];
+extern const Tool tools_network[];      /* tools/network.c */
+extern const Tool tools_diag[];         /* tools/diag.c */
+extern const Tool tools_files[];        /* tools/files.c */
