@@ -437,6 +437,12 @@ int main(int argc, char *argv[]) {
                 return EXIT_USAGE;
         }
 
+        if (streq(argv[i], "token") && (i + 1 >= argc || streq(argv[i + 1], "--help") || streq(argv[i + 1], "-h"))) {
+                printf("Usage: systemmanagerctl token mint|verify [OPTIONS]\n\n"
+                       "  mint     Mint a short-lived HMAC bearer token (see 'token mint --help')\n"
+                       "  verify   Check a token and print its claims (see 'token verify --help')\n");
+                return i + 1 >= argc ? EXIT_USAGE : 0;
+        }
         if (streq(argv[i], "token") && i + 1 < argc) {
                 if (streq(argv[i + 1], "mint"))
                         return cmd_token_mint(argc - i - 1, argv + i + 1, config_path);

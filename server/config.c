@@ -2024,8 +2024,7 @@ int config_finalize(Config *c, FILE *errors) {
         if (!!c->server_tls_cert != !!c->server_tls_key)
                 report(&rep, "server.tls_cert and server.tls_key must be set together (only %s is set)",
                        c->server_tls_cert ? "server.tls_cert" : "server.tls_key");
-        if (c->server_port == 0 && !c->server_unix_socket)
-                report(&rep, "no listener configured: set server.port (1-65535) or server.unix_socket");
+        /* No listener at all is fine for --stdio; the HTTP front refuses it at start. */
         if (c->server_port != 0 && !c->server_host)
                 report(&rep, "server.host must be set when server.port is not 0");
         if (c->auth_shared_secret && c->auth_shared_secret_file)

@@ -19,6 +19,7 @@
 
 typedef enum HttpWrite {
         HTTP_WRITE_IDLE,
+        HTTP_WRITE_DEFERRED,    /* a rejection waits until the request body has been read */
         HTTP_WRITE_WAITING,     /* a tool job runs; its reply comes through the outbox */
         HTTP_WRITE_HEADERS,
         HTTP_WRITE_BODY,
@@ -34,6 +35,8 @@ typedef struct HttpConn {
         /* request */
         bool want_body;                 /* POST /mcp accepted: collect the body */
         bool rejecting;                 /* a response is queued; ignore any body */
+        bool body_pending;              /* a request body is still arriving */
+        uint64_t discarded;             /* body bytes read and dropped after a rejection */
         char *body;
         size_t body_len, body_cap;
 
@@ -51,7 +54,8 @@ static void http_reset_request(HttpConn *c) {
         free(c->body);
         c->body = NULL;
         c->body_len = c->body_cap = 0;
-        c->want_body = c->rejecting = false;
+        c->want_body = c->rejecting = c->body_pending = false;
+        c->discarded = 0;
         free(c->resp);
         c->resp = NULL;
         c->resp_len = 0;
@@ -81,9 +85,20 @@ static int http_respond(HttpConn *c, int status, const char *body, size_t len) {
                 memcpy(c->resp + LWS_PRE, body, len);
         c->resp_len = len;
         c->status = status;
+        if (c->body_pending) {
+                /* Answering while the client still sends makes its kernel see a
+                 * reset instead of our answer: read (and drop) the body first. */
+                c->wstate = HTTP_WRITE_DEFERRED;
+                return 0;
+        }
         c->wstate = HTTP_WRITE_HEADERS;
         lws_callback_on_writable(c->wsi);
         return 0;
+}
+
+/* How much of a rejected body we read and drop before simply closing. */
+static uint64_t http_discard_cap(const HttpConn *c) {
+        return c->httpd->srv->config->server_max_body_bytes * 4 + 65536;
 }
 
 /* {"message":..., "code":...} for the non-MCP endpoints. */
@@ -228,6 +243,19 @@ static int http_begin_mcp_post(HttpConn *c) {
                 return http_respond_reply(c, &r);
         }
 
+        /* libwebsockets 4.1 cannot take chunked request bodies reliably: ask for a length. */
+        if (lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+                c->rejecting = c->close_after = true;
+                c->body_pending = false;
+                McpReply r = {};
+                if (mcp_reply_error(&r, 411, NULL, RPC_INVALID_REQUEST,
+                                    "Length Required: send the body with Content-Length; chunked request bodies "
+                                    "are not accepted",
+                                    NULL) < 0)
+                        return -ENOMEM;
+                return http_respond_reply(c, &r);
+        }
+
         /* Authentication happens before the body is read or parsed. */
         _cleanup_identity_ Identity *id = NULL;
         const char *detail = NULL;
@@ -246,6 +274,8 @@ static int http_begin_mcp_post(HttpConn *c) {
                 v = strtoull(buf, &end, 10);
                 if (errno != 0 || *end != 0 || v > cfg->server_max_body_bytes) {
                         c->rejecting = c->close_after = true;
+                        if (errno != 0 || *end != 0 || v > http_discard_cap(c))
+                                c->body_pending = false; /* too much to drain: answer and close */
                         McpReply r = {};
                         snprintf(msg, sizeof msg,
                                  "Payload Too Large: the request body exceeds %llu bytes (server.max_body_bytes)",
@@ -552,11 +582,27 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 http_reset_request(c);
                 c->close_after = false;
                 lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+                {
+                        char *uri = NULL;
+                        int ulen = 0;
+                        char cl[32];
+
+                        c->body_pending = lws_http_get_uri_and_method(wsi, &uri, &ulen) == LWSHUMETH_POST &&
+                                          ((httpd_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl) > 0 &&
+                                            !streq(cl, "0")) ||
+                                           lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0);
+                }
                 r = http_route(c, in ? (const char *) in : "/");
                 return r < 0 ? -1 : 0;
 
         case LWS_CALLBACK_HTTP_BODY:
-                if (!c || !c->want_body || c->rejecting)
+                if (!c)
+                        return 0;
+                if (c->rejecting) {
+                        c->discarded += len;
+                        return c->discarded > http_discard_cap(c) ? -1 : 0;
+                }
+                if (!c->want_body)
                         return 0;
                 if (c->body_len + len > c->httpd->srv->config->server_max_body_bytes) {
                         McpReply rep = {};
@@ -587,7 +633,15 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 return 0;
 
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-                if (!c || !c->want_body || c->rejecting)
+                if (!c)
+                        return 0;
+                c->body_pending = false;
+                if (c->wstate == HTTP_WRITE_DEFERRED) {
+                        c->wstate = HTTP_WRITE_HEADERS;
+                        lws_callback_on_writable(wsi);
+                        return 0;
+                }
+                if (!c->want_body || c->rejecting)
                         return 0;
                 c->want_body = false;
                 return http_body_complete(c) < 0 ? -1 : 0;

@@ -285,6 +285,10 @@ int httpd_new(Server *srv, Httpd **ret) {
         char desc[300];
         int r;
 
+        if (cfg->server_port == 0 && !cfg->server_unix_socket)
+                return log_error_errno(EINVAL, "No listener configured: set server.port (1-65535) or "
+                                               "server.unix_socket (or use --stdio)");
+
         h = calloc(1, sizeof *h);
         if (!h)
                 return log_error_errno(ENOMEM, "Out of memory");

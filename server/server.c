@@ -123,7 +123,18 @@ int server_init(Server *s, Config *c) {
                                           "SYSTEMMANAGER_AUDIT_LOG to a writable path)",
                                        c->audit_file);
 
+        /* A bad allowlist entry must stop the start: silently dropping it
+         * could widen what the diagnostics may reach. */
+        char net_err[256];
+        r = netpolicy_new(c->network_allowed_cidrs, c->network_denied_cidrs, c->network_allowed_ports,
+                          &s->net_policy, net_err, sizeof net_err);
+        if (r == -EINVAL)
+                return log_error_errno(r, "Invalid network allowlist: %s", net_err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the network allowlist: %m");
+
         s->tool_env = (ToolEnv) {
+                .net = s->net_policy,
                 .max_output_bytes = c->tools_max_output_bytes,
                 .timeout_sec = c->tools_timeout,
                 .long_timeout_sec = c->tools_long_timeout,
@@ -144,6 +155,7 @@ int server_init(Server *s, Config *c) {
 
 void server_done(Server *s) {
         s->pool = worker_pool_free(s->pool);
+        s->net_policy = netpolicy_free(s->net_policy);
         s->audit = audit_close(s->audit);
         s->auth = auth_free(s->auth);
 }

@@ -12,6 +12,7 @@
 #include "scopes/auth.h"
 #include "server/config.h"
 #include "server/worker.h"
+#include "tools/netpolicy.h"
 #include "tools/tool.h"
 
 typedef struct Server {
@@ -19,6 +20,7 @@ typedef struct Server {
         Auth *auth;                     /* owned */
         Audit *audit;                   /* owned */
         WorkerPool *pool;               /* owned */
+        NetPolicy *net_policy;          /* owned; tool_env.net borrows it */
         ToolEnv tool_env;
 
         atomic_bool stopping;           /* SIGTERM seen: refuse new calls, drain */
