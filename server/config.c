@@ -126,6 +126,7 @@ static const ConfigSection config_sections[] = {
         { "filesystem", "Where file_operations may read." },
         { "docker", "The Docker Engine API (Docker or Podman's compatible service)." },
         { "packages", "The package backend." },
+        { "rate_limit", "Throttling of failed authentication." },
 };
 
 static const ConfigKey config_keys[] = {
@@ -459,6 +460,28 @@ static const ConfigKey config_keys[] = {
                 FIELD(packages_backend), .choices = STRV("auto", "apt", "packagekit"),
                 .def = "auto",
                 .description = "Package backend: `apt` (apt-get/dpkg), `packagekit` (D-Bus), or `auto`.",
+        },
+
+        /* rate_limit */
+        {
+                .section = "rate_limit", .key = "auth_failures_per_ip", .type = CONFIG_INT,
+                FIELD(rate_limit_auth_failures_per_ip), .min = 1, .max = 1000000,
+                .def = "10",
+                .description = "Failed authentications one client IP may make per window; further attempts get "
+                               "429 `auth.rate_limited.ip` before any token is parsed.",
+        },
+        {
+                .section = "rate_limit", .key = "auth_failures_per_identity", .type = CONFIG_INT,
+                FIELD(rate_limit_auth_failures_per_identity), .min = 1, .max = 1000000,
+                .def = "5",
+                .description = "Denials (missing scope) one verified subject may collect per window; further "
+                               "calls get 429 `auth.rate_limited.identity`.",
+        },
+        {
+                .section = "rate_limit", .key = "window", .type = CONFIG_DURATION,
+                FIELD(rate_limit_window), .min = 1, .max = T_DAY,
+                .def = "60s",
+                .description = "Length of the rate-limit window.",
         },
 };
 

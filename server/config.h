@@ -75,6 +75,11 @@ typedef struct Config {
 
         /* packages */
         char *packages_backend;         /* auto | apt | packagekit */
+
+        /* rate_limit (failed authentication) */
+        int rate_limit_auth_failures_per_ip;       /* 10 */
+        int rate_limit_auth_failures_per_identity; /* 5 */
+        int64_t rate_limit_window;                 /* seconds, 60 */
 } Config;
 
 /* Fills *c with built-in defaults. Returns 0 or -ENOMEM. */

@@ -47,6 +47,7 @@ typedef struct HttpConn {
         size_t resp_len;
         char *www_authenticate;
         const char *allow;
+        unsigned retry_after;           /* Retry-After on 429 */
         bool close_after;
 } HttpConn;
 
@@ -62,6 +63,7 @@ static void http_reset_request(HttpConn *c) {
         free(c->www_authenticate);
         c->www_authenticate = NULL;
         c->allow = NULL;
+        c->retry_after = 0;
         c->status = 0;
         c->wstate = HTTP_WRITE_IDLE;
 }
@@ -124,6 +126,8 @@ static int http_respond_reply(HttpConn *c, McpReply *r) {
         char buf[256];
         int q;
 
+        if (r->retry_after > 0)
+                c->retry_after = r->retry_after;
         if (r->auth_error != AUTH_OK) {
                 free(c->www_authenticate);
                 c->www_authenticate = strdup(httpd_www_authenticate(r->auth_error, r->missing_scopes, buf,
@@ -179,19 +183,29 @@ static bool accept_allows_json(const char *accept) {
         return false;
 }
 
-static int http_auth_failed(HttpConn *c, AuthError e, const char *detail, bool jsonrpc) {
+static int http_auth_failed(HttpConn *c, AuthError e, const char *detail, bool jsonrpc, unsigned retry_after) {
         char buf[256];
 
         free(c->www_authenticate);
-        c->www_authenticate = strdup(httpd_www_authenticate(e, NULL, buf, sizeof buf));
+        c->www_authenticate = e == AUTH_ERR_RATE_LIMITED_IP || e == AUTH_ERR_RATE_LIMITED_IDENTITY
+                                      ? NULL
+                                      : strdup(httpd_www_authenticate(e, NULL, buf, sizeof buf));
         c->rejecting = true;
+        c->retry_after = retry_after;
         if (jsonrpc) {
                 McpReply r = {};
-                int q = mcp_reply_auth_error(&r, NULL, e, detail);
+                int q = mcp_reply_auth_error(&r, NULL, e, detail, retry_after);
                 if (q < 0)
                         return q;
                 r.auth_error = AUTH_OK; /* header already set */
                 return http_respond_reply(c, &r);
+        }
+        if (retry_after > 0) {
+                _cleanup_json_ json_t *j = json_pack("{s:s,s:s,s:i}", "message", auth_error_message(e), "code",
+                                                     auth_error_code(e), "retry_after", (int) retry_after);
+                if (!j)
+                        return -ENOMEM;
+                return http_respond_json(c, auth_error_http_status(e), j);
         }
         return http_respond_error(c, auth_error_http_status(e), auth_error_code(e), auth_error_message(e));
 }
@@ -259,10 +273,11 @@ static int http_begin_mcp_post(HttpConn *c) {
         /* Authentication happens before the body is read or parsed. */
         _cleanup_identity_ Identity *id = NULL;
         const char *detail = NULL;
-        AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &id, &detail);
+        unsigned retry = 0;
+        AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &id, &detail, &retry);
         if (e != AUTH_OK) {
                 c->close_after = true;
-                return http_auth_failed(c, e, detail, true);
+                return http_auth_failed(c, e, detail, true, retry);
         }
 
         n = httpd_header(c->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, buf, sizeof buf);
@@ -399,9 +414,10 @@ static int http_route(HttpConn *c, const char *path) {
 
                 _cleanup_identity_ Identity *id = NULL;
                 const char *detail = NULL;
-                AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &id, &detail);
+                unsigned retry = 0;
+                AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &id, &detail, &retry);
                 if (e != AUTH_OK)
-                        return http_auth_failed(c, e, detail, false);
+                        return http_auth_failed(c, e, detail, false, retry);
 
                 if (streq(path, "/whoami")) {
                         _cleanup_json_ json_t *j = identity_to_json(id);
@@ -449,6 +465,13 @@ static int http_write(HttpConn *c) {
                     lws_add_http_header_by_name(c->wsi, (const unsigned char *) "x-content-type-options:",
                                                 (const unsigned char *) "nosniff", 7, &p, end))
                         return -1;
+                if (c->retry_after > 0) {
+                        char ra[16];
+                        int n = snprintf(ra, sizeof ra, "%u", c->retry_after);
+                        if (lws_add_http_header_by_name(c->wsi, (const unsigned char *) "retry-after:",
+                                                        (const unsigned char *) ra, n, &p, end))
+                                return -1;
+                }
                 if (c->close_after && lws_add_http_header_by_name(c->wsi, (const unsigned char *) "connection:",
                                                                   (const unsigned char *) "close", 5, &p, end))
                         return -1;
@@ -517,10 +540,13 @@ static int http_confirm_upgrade(struct lws *wsi, Httpd *h, const char *what) {
 
         _cleanup_identity_ Identity *id = NULL;
         const char *detail = NULL;
-        AuthError e = httpd_authenticate(wsi, h, &peer, h->srv->config->auth_allow_query_token, &id, &detail);
+        unsigned retry = 0;
+        AuthError e = httpd_authenticate(wsi, h, &peer, h->srv->config->auth_allow_query_token, &id, &detail, &retry);
         if (e != AUTH_OK) {
                 _cleanup_json_ json_t *j = json_pack("{s:s,s:s}", "message", auth_error_message(e), "code",
                                                      auth_error_code(e));
+                if (j && retry > 0)
+                        json_object_set_new(j, "retry_after", json_integer(retry));
                 _cleanup_free_ char *b = j ? json_dumps(j, JSON_COMPACT) : NULL;
                 httpd_write_simple(wsi, auth_error_http_status(e), "application/json", b ? b : "{}",
                                    b ? strlen(b) : 2, httpd_www_authenticate(e, NULL, www, sizeof www));

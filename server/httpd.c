@@ -177,17 +177,26 @@ const char *httpd_www_authenticate(AuthError e, const char *scopes, char *buf, s
 }
 
 AuthError httpd_authenticate(struct lws *wsi, Httpd *h, const Peer *peer, bool allow_query, Identity **ret,
-                             const char **ret_detail) {
+                             const char **ret_detail, unsigned *ret_retry_after) {
         Server *srv = h->srv;
         size_t max = srv->config->auth_max_token_bytes + 64;
         _cleanup_erase_ char *hdr = NULL;
         int n;
 
         *ret_detail = NULL;
+        *ret_retry_after = 0;
+
+        /* Checked before any parsing or crypto: a client that keeps failing costs nothing. */
+        if (ratelimit_blocked(srv->rl_ip, peer->ip, now_usec(), ret_retry_after)) {
+                *ret_detail = "too many failed authentications from this address";
+                mcp_audit_auth_failure(srv, peer, AUTH_ERR_RATE_LIMITED_IP, *ret_detail, NULL, 0);
+                return AUTH_ERR_RATE_LIMITED_IP;
+        }
         n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
         if (n > 0) {
                 if ((size_t) n > max) {
                         *ret_detail = "token exceeds auth.max_token_bytes";
+                        ratelimit_fail(srv->rl_ip, peer->ip, now_usec());
                         mcp_audit_auth_failure(srv, peer, AUTH_ERR_INVALID_TOKEN, *ret_detail, NULL, 0);
                         return AUTH_ERR_INVALID_TOKEN;
                 }
@@ -217,7 +226,15 @@ AuthError httpd_authenticate(struct lws *wsi, Httpd *h, const Peer *peer, bool a
         AuthError e = auth_authenticate_header(srv->auth, hdr, now_epoch(), ret, ret_detail);
         if (e != AUTH_OK) {
                 const char *tok = hdr && strlen(hdr) > 7 ? hdr + 7 : NULL;
+                ratelimit_fail(srv->rl_ip, peer->ip, now_usec());
                 mcp_audit_auth_failure(srv, peer, e, *ret_detail, tok, tok ? strlen(tok) : 0);
+                return e;
+        }
+        if ((*ret)->subject && ratelimit_blocked(srv->rl_identity, (*ret)->subject, now_usec(), ret_retry_after)) {
+                *ret = identity_unref(*ret);
+                *ret_detail = "too many denied calls for this identity";
+                mcp_audit_auth_failure(srv, peer, AUTH_ERR_RATE_LIMITED_IDENTITY, *ret_detail, NULL, 0);
+                return AUTH_ERR_RATE_LIMITED_IDENTITY;
         }
         return e;
 }

@@ -57,7 +57,7 @@ int httpd_check_origin(struct lws *wsi, Httpd *h, char *msg, size_t msgsize);
  * ?access_token= argument when allowed and `allow_query`), auditing
  * failures. Returns the AuthError; on AUTH_OK *ret is a new reference. */
 AuthError httpd_authenticate(struct lws *wsi, Httpd *h, const Peer *peer, bool allow_query, Identity **ret,
-                             const char **ret_detail);
+                             const char **ret_detail, unsigned *ret_retry_after);
 
 /* Writes a complete small response (headers + body) immediately; used on
  * handshake rejection where lws expects us to answer in the callback. */

@@ -83,7 +83,7 @@ int mcp_reply_error(McpReply *r, int http_status, json_t *id, int code, const ch
         return reply_set(r, http_status, rpc_error_new(id, code, message, data));
 }
 
-int mcp_reply_auth_error(McpReply *r, json_t *id, AuthError e, const char *detail) {
+int mcp_reply_auth_error(McpReply *r, json_t *id, AuthError e, const char *detail, unsigned retry_after) {
         int code = e == AUTH_ERR_INSUFFICIENT_SCOPE || e == AUTH_ERR_AUDIENCE_MISMATCH ? RPC_FORBIDDEN
                    : e == AUTH_ERR_RATE_LIMITED_IP || e == AUTH_ERR_RATE_LIMITED_IDENTITY ? RPC_RATE_LIMITED
                                                                                            : RPC_UNAUTHENTICATED;
@@ -91,7 +91,10 @@ int mcp_reply_auth_error(McpReply *r, json_t *id, AuthError e, const char *detai
 
         if (data && detail)
                 json_object_set_new(data, "detail", json_string(detail));
+        if (data && retry_after > 0)
+                json_object_set_new(data, "retry_after", json_integer(retry_after));
         r->auth_error = e;
+        r->retry_after = retry_after;
         return mcp_reply_error(r, auth_error_http_status(e), id, code, auth_error_message(e), data);
 }
 
@@ -553,6 +556,9 @@ static int method_tools_call(McpSession *s, RpcMessage *m, McpReply *ret) {
         if (!identity_allows(s->identity, t)) {
                 const char *sc = scope_to_string(t->scope);
 
+                /* Probing for tools beyond one's scopes is throttled per subject. */
+                if (s->identity)
+                        ratelimit_fail(srv->rl_identity, s->identity->subject, now_usec());
                 json_object_set_new(f, "decision", json_string("denied"));
                 json_object_set_new(f, "error", json_string(auth_error_code(AUTH_ERR_INSUFFICIENT_SCOPE)));
                 r = audit_append(srv->audit, "tool.call", f, false, NULL);

@@ -44,6 +44,7 @@ typedef struct McpReply {
         size_t body_len;
         AuthError auth_error;   /* AUTH_OK, or why (for WWW-Authenticate) */
         char *missing_scopes;   /* "a b" for WWW-Authenticate scope=, owned, may be NULL */
+        unsigned retry_after;   /* seconds, for Retry-After on 429; 0 = none */
 } McpReply;
 
 void mcp_reply_done(McpReply *r);
@@ -94,7 +95,7 @@ void mcp_audit_auth_failure(Server *srv, const Peer *peer, AuthError e, const ch
 
 /* Builds the JSON-RPC error (-32001 / -32003 / -32029) and HTTP status for an
  * authentication failure. */
-int mcp_reply_auth_error(McpReply *r, json_t *id, AuthError e, const char *detail);
+int mcp_reply_auth_error(McpReply *r, json_t *id, AuthError e, const char *detail, unsigned retry_after);
 
 /* Overrides the tools/list page size (tests). */
 void mcp_set_page_size(size_t n);

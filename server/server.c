@@ -12,6 +12,7 @@
 #include "common/encoding.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "scopes/jose.h"
 #include "server/server.h"
 
 #define SECRET_FILE_MAX 4096
@@ -58,7 +59,83 @@ static bool host_is_loopback_name(const char *h) {
         return h && (streq(h, "127.0.0.1") || streq(h, "::1") || streq(h, "localhost") || strncmp(h, "127.", 4) == 0);
 }
 
+static void jwt_verifier_freep(JwtVerifier **v) {
+        jwt_verifier_free(*v);
+}
+
+/* Builds the JWT verifier from the jwt.* settings. *ret stays NULL when no
+ * JWT key source is configured. Weak or malformed keys refuse the start:
+ * an operator who configured a key expects it to be the one in use. */
+static int jwt_setup(const Config *c, JwtVerifier **ret) {
+        _cleanup_(jwt_verifier_freep) JwtVerifier *v = NULL;
+        _cleanup_erase_ char *secret = NULL;
+        const char *detail = NULL;
+        unsigned skipped = 0;
+        int r;
+
+        *ret = NULL;
+        if (!c->jwt_secret && !c->jwt_secret_file && !c->jwt_jwks_file && !c->jwt_jwks && !c->jwt_jwks_url)
+                return 0;
+
+        /* Refuse rather than ignore: a silently unused key URL would leave
+         * the operator debugging 401s. */
+        if (c->jwt_jwks_url)
+                return log_error_errno(EOPNOTSUPP, "jwt.jwks_url is not supported by this build; download the "
+                                                   "JWKS and set jwt.jwks_file instead");
+
+        JwtConfig jc = {
+                .allowed_algorithms = (const char *const *) c->jwt_allowed_algorithms,
+                .audience = c->jwt_audience,
+                .issuer = c->jwt_issuer,
+                .max_ttl_seconds = c->auth_max_ttl,
+                .max_token_bytes = c->auth_max_token_bytes,
+        };
+        r = jwt_verifier_new(&jc, &v, &detail);
+        if (r < 0)
+                return log_error_errno(r, "Invalid JWT settings: %s", detail ? detail : "out of memory");
+
+        if (c->jwt_secret) {
+                secret = strdup(c->jwt_secret);
+                if (!secret)
+                        return log_error_errno(ENOMEM, "Out of memory");
+        } else if (c->jwt_secret_file) {
+                r = read_secret_file(c->jwt_secret_file, &secret);
+                if (r < 0)
+                        return r;
+        }
+        if (secret) {
+                r = jwt_verifier_add_hmac_secret(v, secret, strlen(secret), NULL, &detail);
+                if (r < 0)
+                        return log_error_errno(r, "Refusing the JWT HS256 secret: %s (generate one with "
+                                                  "'openssl rand -hex 32')", detail ? detail : "out of memory");
+        }
+        if (c->jwt_jwks_file) {
+                r = jwt_verifier_add_jwks_file(v, c->jwt_jwks_file, &skipped, &detail);
+                if (r < 0)
+                        return log_error_errno(r, "Refusing the JWKS file %s: %s", c->jwt_jwks_file,
+                                               detail ? detail : "out of memory");
+                if (skipped > 0)
+                        log_warning("JWKS file %s: skipped %u key(s) of an unsupported type, use or algorithm",
+                                    c->jwt_jwks_file, skipped);
+        }
+        if (c->jwt_jwks) {
+                r = jwt_verifier_add_jwks(v, c->jwt_jwks, strlen(c->jwt_jwks), &skipped, &detail);
+                if (r < 0)
+                        return log_error_errno(r, "Refusing jwt.jwks: %s", detail ? detail : "out of memory");
+                if (skipped > 0)
+                        log_warning("jwt.jwks: skipped %u key(s) of an unsupported type, use or algorithm",
+                                    skipped);
+        }
+        if (jwt_verifier_n_keys(v) == 0)
+                return log_error_errno(EINVAL, "JWT is configured but no usable key was found");
+
+        log_info("JWT: %zu key(s) loaded", jwt_verifier_n_keys(v));
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
 int server_init(Server *s, Config *c) {
+        _cleanup_(jwt_verifier_freep) JwtVerifier *jwt = NULL;
         _cleanup_erase_ char *secret = NULL;
         HmacKey *hmac = NULL;
         unsigned char rnd[8];
@@ -93,12 +170,19 @@ int server_init(Server *s, Config *c) {
                         return log_error_errno(r, "Failed to set up the HMAC key: %m");
         }
 
+        r = jwt_setup(c, &jwt);
+        if (r < 0) {
+                hmac_key_free(hmac);
+                return r;
+        }
+
         /* Deny by default: no credential source and auth not explicitly off means
          * nobody could ever authenticate, and "optional" must not mean "open". */
-        if (!hmac && mode != AUTH_MODE_DISABLED)
+        if (!hmac && !jwt && mode != AUTH_MODE_DISABLED)
                 return log_error_errno(EINVAL,
                                        "No credential source configured: set SYSTEMMANAGER_SHARED_SECRET or "
-                                       "auth.shared_secret_file (or run with --dev), or set auth.mode: disabled "
+                                       "auth.shared_secret_file, or a JWT key (jwt.secret, jwt.jwks_file), "
+                                       "(or run with --dev), or set auth.mode: disabled "
                                        "on a loopback-only listener");
         if (mode == AUTH_MODE_DISABLED && c->server_port > 0 && !host_is_loopback_name(c->server_host))
                 return log_error_errno(EPERM, "auth.mode: disabled is refused on the non-loopback listener %s",
@@ -116,6 +200,7 @@ int server_init(Server *s, Config *c) {
                 hmac_key_free(hmac);
                 return log_error_errno(r, "Failed to set up authentication: %m");
         }
+        auth_set_jwt(s->auth, TAKE_PTR(jwt));
 
         r = audit_open(c->audit_file, &s->audit);
         if (r < 0)
@@ -144,6 +229,14 @@ int server_init(Server *s, Config *c) {
                 .packages_backend = c->packages_backend,
         };
 
+        r = ratelimit_new((unsigned) c->rate_limit_auth_failures_per_ip, (unsigned) c->rate_limit_window, 16384,
+                          &s->rl_ip);
+        if (r >= 0)
+                r = ratelimit_new((unsigned) c->rate_limit_auth_failures_per_identity, (unsigned) c->rate_limit_window,
+                                  4096, &s->rl_identity);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up rate limiting: %m");
+
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         unsigned threads = c->server_worker_threads > 0 ? (unsigned) c->server_worker_threads
                                                         : (unsigned) (ncpu < 2 ? 2 : ncpu > 16 ? 16 : ncpu);
@@ -158,4 +251,6 @@ void server_done(Server *s) {
         s->net_policy = netpolicy_free(s->net_policy);
         s->audit = audit_close(s->audit);
         s->auth = auth_free(s->auth);
+        s->rl_ip = ratelimit_free(s->rl_ip);
+        s->rl_identity = ratelimit_free(s->rl_identity);
 }

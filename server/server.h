@@ -10,6 +10,7 @@
 
 #include "audit/audit.h"
 #include "scopes/auth.h"
+#include "scopes/ratelimit.h"
 #include "server/config.h"
 #include "server/worker.h"
 #include "tools/netpolicy.h"
@@ -20,6 +21,8 @@ typedef struct Server {
         Auth *auth;                     /* owned */
         Audit *audit;                   /* owned */
         WorkerPool *pool;               /* owned */
+        RateLimit *rl_ip;               /* failed authentications per client IP */
+        RateLimit *rl_identity;         /* scope denials per verified subject */
         NetPolicy *net_policy;          /* owned; tool_env.net borrows it */
         ToolEnv tool_env;
 

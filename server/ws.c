@@ -94,6 +94,7 @@ static void ws_arm_idle(WsConn *c) {
 static int ws_established(struct lws *wsi, WsConn *c, Httpd *h) {
         _cleanup_identity_ Identity *id = NULL;
         const char *detail = NULL;
+        unsigned retry = 0;
         Peer peer;
         int r;
 
@@ -103,7 +104,7 @@ static int ws_established(struct lws *wsi, WsConn *c, Httpd *h) {
 
         /* The upgrade gate verified this already; verifying again here binds the
          * identity to this connection (headers are still attached). */
-        AuthError e = httpd_authenticate(wsi, h, &peer, h->srv->config->auth_allow_query_token, &id, &detail);
+        AuthError e = httpd_authenticate(wsi, h, &peer, h->srv->config->auth_allow_query_token, &id, &detail, &retry);
         if (e != AUTH_OK)
                 return -1;
 

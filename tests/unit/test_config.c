@@ -123,7 +123,7 @@ static size_t count_lines(const char *s) {
  * is not compared here shows up as a size mismatch below. */
 static void assert_config_equal(const Config *a, const Config *b) {
         /* Fails when a field is appended to Config: compare it below, then move this check. */
-        assert_int_equal(sizeof(Config), offsetof(Config, packages_backend) + sizeof(char *));
+        assert_int_equal(sizeof(Config), offsetof(Config, rate_limit_window) + sizeof(int64_t));
         assert_true(streq_ptr(a->state_dir, b->state_dir));
         assert_true(streq_ptr(a->server_host, b->server_host));
         assert_int_equal(a->server_port, b->server_port);
@@ -178,6 +178,9 @@ static void assert_config_equal(const Config *a, const Config *b) {
         }
         assert_true(streq_ptr(a->docker_socket, b->docker_socket));
         assert_true(streq_ptr(a->packages_backend, b->packages_backend));
+        assert_int_equal(a->rate_limit_auth_failures_per_ip, b->rate_limit_auth_failures_per_ip);
+        assert_int_equal(a->rate_limit_auth_failures_per_identity, b->rate_limit_auth_failures_per_identity);
+        assert_int_equal(a->rate_limit_window, b->rate_limit_window);
 }
 
 static void test_defaults(void **state) {
@@ -636,9 +639,9 @@ static const ErrorCase error_cases[] = {
           F ":2: anchors ('&h') are not supported; write the value out in full\n" },
         { "a: &a [x, x]\nb: &b [*a, *a]\n",
           F ":1: anchors ('&a') are not supported; write the value out in full\n"
-          F ":1: unknown key 'a'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages\n"
+          F ":1: unknown key 'a'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit\n"
           F ":2: anchors ('&b') are not supported; write the value out in full\n"
-          F ":2: unknown key 'b'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages\n"
+          F ":2: unknown key 'b'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit\n"
           F ":2: aliases ('*a') are not supported; write the value out in full\n"
           F ":2: aliases ('*a') are not supported; write the value out in full\n" },
         { "server: &s\n  port: 1\nauth: *s\n",
@@ -819,7 +822,7 @@ static void test_file_errors(void **state) {
                 assert_int_equal(load_yaml(&c, deep, &err), -EINVAL);
                 assert_string_equal(err,
                                     "config.yaml:1: unknown key 'x'; valid keys at the top level are: state_dir, "
-                                    "server, auth, audit, tools, jwt, network, filesystem, docker, packages\n"
+                                    "server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit\n"
                                     "config.yaml:1: nesting is too deep\n");
                 free(err);
         }
