@@ -49,13 +49,16 @@ typedef struct HttpConn {
         const char *allow;
         unsigned retry_after;           /* Retry-After on 429 */
         bool close_after;
+        bool pipelined;
+        bool rx_paused;                 /* rx held from body completion until the answer is out */
+        bool body_done;                 /* BODY_COMPLETION seen for this request */                 /* a second request arrived early: ignore it, close after answering */
 } HttpConn;
 
 static void http_reset_request(HttpConn *c) {
         free(c->body);
         c->body = NULL;
         c->body_len = c->body_cap = 0;
-        c->want_body = c->rejecting = c->body_pending = false;
+        c->want_body = c->rejecting = c->body_pending = c->body_done = false;
         c->discarded = 0;
         free(c->resp);
         c->resp = NULL;
@@ -139,19 +142,32 @@ static int http_respond_reply(HttpConn *c, McpReply *r) {
         return q;
 }
 
+static int http_send_now(HttpConn *c);
+
 static void http_deliver(void *target, OutboxItem *item) {
         HttpConn *c = target;
         Server *srv = c->httpd->srv;
 
         /* Plain JSON responses cannot carry notifications (progress): drop them. */
+        bool send = false;
         if (item->final && c->wstate == HTTP_WRITE_WAITING) {
                 if (item->body)
                         (void) http_respond(c, item->http_status ? item->http_status : 200, item->body,
                                             item->body_len);
                 else
                         (void) http_respond(c, 202, "", 0);
+                send = true;
         }
         mcp_outbox_item_finish(srv, c->session, item);
+        if (!send)
+                return;
+        if (c->pipelined) {
+                /* lws is held off this connection (see BODY_COMPLETION): write now, then close. */
+                if (http_send_now(c) < 0)
+                        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+                return;
+        }
+        lws_callback_on_writable(c->wsi);
 }
 
 static bool media_type_is(const char *value, const char *type) {
@@ -285,6 +301,17 @@ static int http_begin_mcp_post(HttpConn *c) {
                 char *end = NULL;
                 unsigned long long v;
 
+                /* Digits only: a repeated header arrives joined ("5, 10"), and two
+                 * lengths are a request-smuggling shape (RFC 9112 §6.3). */
+                if (strspn(buf, "0123456789") != (size_t) n) {
+                        c->rejecting = c->close_after = true;
+                        c->body_pending = false;
+                        McpReply r = {};
+                        if (mcp_reply_error(&r, 400, NULL, RPC_INVALID_REQUEST,
+                                            "Bad Request: invalid or repeated Content-Length header", NULL) < 0)
+                                return -ENOMEM;
+                        return http_respond_reply(c, &r);
+                }
                 errno = 0;
                 v = strtoull(buf, &end, 10);
                 if (errno != 0 || *end != 0 || v > cfg->server_max_body_bytes) {
@@ -498,6 +525,20 @@ static int http_write(HttpConn *c) {
         return 0;
 }
 
+/* Writes a queued response right away (headers, then body) and completes
+ * the transaction, so lws moves on to any pipelined request in a sane state.
+ * lws buffers what the socket does not take. Returns -1 when the connection
+ * is to be closed. */
+static int http_send_now(HttpConn *c) {
+        int r = 0;
+
+        if (c->wstate == HTTP_WRITE_HEADERS)
+                r = http_write(c);
+        if (r == 0 && c->wstate == HTTP_WRITE_BODY)
+                r = http_write(c);
+        return r;
+}
+
 static int http_confirm_upgrade(struct lws *wsi, Httpd *h, const char *what) {
         char buf[256], msg[256], www[256];
         Peer peer;
@@ -605,6 +646,15 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                         if (!c->conn)
                                 return -1;
                 }
+                if (c->wstate != HTTP_WRITE_IDLE || c->want_body) {
+                        /* A pipelined request arrived before the previous one was
+                         * answered. Answer the first, then close: the client retries
+                         * the rest on a new connection (RFC 9112 §9.3.2). */
+                        c->close_after = true;
+                        c->pipelined = true;
+                        return 0;
+                }
+                log_debug("http: request %s", in ? (const char *) in : "?");
                 http_reset_request(c);
                 c->close_after = false;
                 lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
@@ -622,7 +672,9 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 return r < 0 ? -1 : 0;
 
         case LWS_CALLBACK_HTTP_BODY:
-                if (!c)
+                log_debug("http: body %zu bytes (want %d, rejecting %d, pipelined %d)", len, c ? c->want_body : -1,
+                          c ? c->rejecting : -1, c ? c->pipelined : -1);
+                if (!c || c->pipelined)
                         return 0;
                 if (c->rejecting) {
                         c->discarded += len;
@@ -661,6 +713,24 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
                 if (!c)
                         return 0;
+                if (c->body_done) {
+                        /* lws 4.1 calls BODY_COMPLETION again only while bytes of a
+                         * pipelined next request wait in its buffer, and it would keep
+                         * doing so without ever servicing writes. Answer this request
+                         * as soon as we can, then close: the client retries the rest on
+                         * a new connection (RFC 9112 §9.3.2). */
+                        c->pipelined = c->close_after = true;
+                        if (c->wstate == HTTP_WRITE_HEADERS || c->wstate == HTTP_WRITE_BODY)
+                                return http_send_now(c) < 0 ? -1 : 0;
+                        if (c->wstate == HTTP_WRITE_WAITING && !c->rx_paused) {
+                                /* A flow-controlled wsi is skipped by lws's pending scan. */
+                                lws_rx_flow_control(wsi, 0);
+                                c->rx_paused = true;
+                                return 0;
+                        }
+                        return c->wstate == HTTP_WRITE_WAITING ? 0 : -1;
+                }
+                c->body_done = true;
                 c->body_pending = false;
                 if (c->wstate == HTTP_WRITE_DEFERRED) {
                         c->wstate = HTTP_WRITE_HEADERS;

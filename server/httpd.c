@@ -319,7 +319,9 @@ int httpd_new(Server *srv, Httpd **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to create outbox: %m");
 
-        lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
+        if (getenv("SM_LWS_DEBUG"))
+                log_set_max_level(LOG_LEVEL_DEBUG);
+        lws_set_log_level(getenv("SM_LWS_DEBUG") ? 0xfff : (LLL_ERR | LLL_WARN), lws_log_bridge);
 
         info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
         info.user = h;
@@ -348,6 +350,12 @@ int httpd_new(Server *srv, Httpd **ret) {
                 struct lws_context_creation_info v = info;
 
                 v.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+                /* An IPv4 address gets an IPv4 socket, not a dual-stack one. */
+                {
+                        struct in_addr a4;
+                        if (inet_pton(AF_INET, cfg->server_host, &a4) == 1)
+                                v.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+                }
                 v.port = cfg->server_port;
                 v.iface = cfg->server_host;
                 v.protocols = protocols;
@@ -423,6 +431,8 @@ int httpd_run(Httpd *h) {
                         deadline = now + (int64_t) srv->config->server_shutdown_timeout * 1000000;
                         log_info("Stopping: draining %ld in-flight call(s)", atomic_load(&srv->active_calls));
                 }
+                /* WebSocket peers get a 1001 close once their replies are out (ws.c). */
+                lws_callback_on_writable_all_protocol(h->ctx, &protocols[1]);
                 if (atomic_load(&srv->active_calls) == 0) {
                         /* Give the last replies a moment to leave the socket buffers. */
                         if (flush_until == 0)

@@ -189,8 +189,16 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         case LWS_CALLBACK_SERVER_WRITEABLE: {
                 WsFrame *f = c ? c->head : NULL;
 
-                if (!f)
+                if (!f) {
+                        /* Stopping: once every reply is out, say goodbye properly. */
+                        if (c && c->session && atomic_load(&h->srv->stopping) &&
+                            mcp_session_inflight(c->session) == 0) {
+                                lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY,
+                                                 (unsigned char *) "server stopping", 15);
+                                return -1;
+                        }
                         return 0;
+                }
                 if (lws_write(wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT) < (int) f->len)
                         return -1;
                 c->head = f->next;
@@ -198,7 +206,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
                         c->tail = NULL;
                 c->n_queued--;
                 free(f);
-                if (c->head)
+                if (c->head || atomic_load(&h->srv->stopping))
                         lws_callback_on_writable(wsi);
                 if (c->rx_paused && c->n_queued < WS_MAX_QUEUED_FRAMES / 2) {
                         lws_rx_flow_control(wsi, 1);
