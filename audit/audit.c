@@ -4,9 +4,14 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <limits.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include "audit/audit.h"
@@ -24,7 +29,20 @@ struct Audit {
         uint64_t seq;           /* seq of the last line written (0 = none yet) */
         char prev[65];          /* hex SHA-256 of the last line */
         uint64_t lines;
+        off_t end;              /* file size after our last write: another writer moved it if different */
+
+        /* Sealing: a checkpoint line carries HMAC(K_i, "seq|prev"); then
+         * K_{i+1} = SHA-256(label || K_i) and K_i is forgotten, so a thief of
+         * today's key cannot re-seal yesterday's lines. */
+        bool seal;
+        char *key_path;         /* current key state: {"index":i,"key":hex} */
+        unsigned char key[32];
+        uint64_t key_index;
+        unsigned every;         /* lines between checkpoints */
+        unsigned since;         /* lines since the last checkpoint */
 };
+
+void audit_key_evolve(const unsigned char key[static 32], unsigned char ret[static 32]);
 
 static const char zero_hash[65] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -79,6 +97,9 @@ static int audit_recover(Audit *a, bool *ret_torn) {
 
         a->seq = (uint64_t) json_integer_value(seq);
         sha256_hex(line, (size_t) (end - line), a->prev);
+        /* Lines after the last checkpoint (at least this one) still want sealing. */
+        json_t *ev = json_object_get(j, "event");
+        a->since = json_is_string(ev) && streq(json_string_value(ev), "audit.checkpoint") ? 0 : 1;
         return 0;
 }
 
@@ -126,6 +147,10 @@ int audit_open(const char *path, Audit **ret) {
 
         pthread_mutex_init(&a->lock, NULL);
 
+        struct stat st;
+        if (fstat(a->fd, &st) == 0)
+                a->end = st.st_size + (torn ? 1 : 0);
+
         if (torn) {
                 /* A crash cut the last line. Terminate it so the next record
                  * starts on its own line, and say so in the chain. */
@@ -149,6 +174,8 @@ int audit_open(const char *path, Audit **ret) {
 Audit *audit_close(Audit *a) {
         if (!a)
                 return NULL;
+        OPENSSL_cleanse(a->key, sizeof a->key);
+        free(a->key_path);
         if (a->fd >= 0) {
                 (void) fdatasync(a->fd);
                 close(a->fd);
@@ -164,15 +191,21 @@ int audit_reopen(Audit *a) {
         if (fd < 0)
                 return fd;
 
+        struct stat st;
         pthread_mutex_lock(&a->lock);
         (void) fdatasync(a->fd);
         close(a->fd);
         a->fd = fd;
+        /* A fresh file continues the chain: its first prev is our last hash. */
+        a->end = fstat(fd, &st) == 0 ? st.st_size : 0;
         pthread_mutex_unlock(&a->lock);
         return 0;
 }
 
 /* Builds the next line (without newline) for the current chain state. */
+static int audit_write_line(Audit *a, const char *ts, const char *event, json_t *fields, bool sync,
+                            uint64_t *ret_seq, char **buf, char next_prev[static 65]);
+
 static int audit_format(Audit *a, const char *ts, const char *event, json_t *fields, char **ret) {
         _cleanup_json_ json_t *j = json_object();
 
@@ -217,15 +250,55 @@ static int audit_format(Audit *a, const char *ts, const char *event, json_t *fie
         return 0;
 }
 
+/* Another process (systemmanager-mcp --stdio, a second daemon) may append to
+ * the same file: under an exclusive flock, pick up its last line first so the
+ * chain stays one chain. */
+static int audit_sync_tail(Audit *a) {
+        _cleanup_close_ int rfd = -1;
+        struct stat st;
+        bool torn = false;
+
+        if (fstat(a->fd, &st) < 0)
+                return -errno;
+        if (st.st_size == a->end)
+                return 0;
+        rfd = open(a->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (rfd < 0)
+                return -errno;
+        int wfd = a->fd;
+        a->fd = rfd;
+        int r = audit_recover(a, &torn);
+        a->fd = wfd;
+        if (r < 0)
+                return r;
+        a->end = st.st_size;
+        return 0;
+}
+
 static int audit_append_locked(Audit *a, const char *ts, const char *event, json_t *fields, bool sync,
                                uint64_t *ret_seq) {
         _cleanup_free_ char *s = NULL;
         char next_prev[65];
         int r;
 
-        r = audit_format(a, ts, event, fields, &s);
+        if (flock(a->fd, LOCK_EX) < 0)
+                return -errno;
+        r = audit_sync_tail(a);
+        if (r >= 0)
+                r = audit_write_line(a, ts, event, fields, sync, ret_seq, &s, next_prev);
+        (void) flock(a->fd, LOCK_UN);
+        return r;
+}
+
+static int audit_write_line(Audit *a, const char *ts, const char *event, json_t *fields, bool sync,
+                            uint64_t *ret_seq, char **buf, char next_prev[static 65]) {
+        char *s;
+        int r;
+
+        r = audit_format(a, ts, event, fields, buf);
         if (r < 0)
                 return r;
+        s = *buf;
 
         /* Hash the line without its newline, then write line + '\n' at once. */
         size_t len = strlen(s);
@@ -243,12 +316,70 @@ static int audit_append_locked(Audit *a, const char *ts, const char *event, json
         if (sync && fdatasync(a->fd) < 0)
                 return -errno;
 
+        a->end += n;
         a->seq++;
         a->lines++;
+        a->since++;
         memcpy(a->prev, next_prev, sizeof a->prev);
         if (ret_seq)
                 *ret_seq = a->seq;
         return 0;
+}
+
+static int audit_key_save(Audit *a) {
+        char hex[65], tmp[PATH_MAX];
+        _cleanup_free_ char *s = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        hex_encode(a->key, sizeof a->key, hex, sizeof hex);
+        r = asprintf(&s, "{\"index\":%llu,\"key\":\"%s\"}\n", (unsigned long long) a->key_index, hex);
+        OPENSSL_cleanse(hex, sizeof hex);
+        if (r < 0)
+                return -ENOMEM;
+        snprintf(tmp, sizeof tmp, "%s.tmp", a->key_path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        size_t len = strlen(s);
+        if (write(fd, s, len) != (ssize_t) len || fsync(fd) < 0) {
+                r = -errno;
+                OPENSSL_cleanse(s, len);
+                unlink(tmp);
+                return r ? r : -EIO;
+        }
+        OPENSSL_cleanse(s, len);
+        if (rename(tmp, a->key_path) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Writes a checkpoint line sealing everything before it, then evolves the key. Locked. */
+static int audit_checkpoint_locked(Audit *a, const char *ts) {
+        unsigned char mac[32], next[32];
+        unsigned int maclen = sizeof mac;
+        char msg[128], machex[65];
+        int r;
+
+        snprintf(msg, sizeof msg, "%llu|%s", (unsigned long long) (a->seq + 1), a->prev);
+        if (!HMAC(EVP_sha256(), a->key, sizeof a->key, (const unsigned char *) msg, strlen(msg), mac, &maclen))
+                return -EIO;
+        hex_encode(mac, sizeof mac, machex, sizeof machex);
+
+        _cleanup_json_ json_t *f = json_pack("{s:I,s:s,s:I}", "checkpoint", (json_int_t) a->key_index, "mac", machex,
+                                             "lines_sealed", (json_int_t) a->seq);
+        if (!f)
+                return -ENOMEM;
+        r = audit_append_locked(a, ts, "audit.checkpoint", f, true, NULL);
+        if (r < 0)
+                return r;
+        a->since = 0;
+
+        audit_key_evolve(a->key, next);
+        memcpy(a->key, next, sizeof a->key);
+        OPENSSL_cleanse(next, sizeof next);
+        a->key_index++;
+        return audit_key_save(a);
 }
 
 int audit_append(Audit *a, const char *event, json_t *fields, bool sync, uint64_t *ret_seq) {
@@ -259,6 +390,92 @@ int audit_append(Audit *a, const char *event, json_t *fields, bool sync, uint64_
 
         pthread_mutex_lock(&a->lock);
         r = audit_append_locked(a, ts, event, fields, sync, ret_seq);
+        if (r >= 0 && a->seal && a->since >= a->every) {
+                int q = audit_checkpoint_locked(a, ts);
+                if (q < 0)
+                        r = q;
+        }
+        pthread_mutex_unlock(&a->lock);
+        return r;
+}
+
+void audit_key_evolve(const unsigned char key[static 32], unsigned char ret[static 32]) {
+        static const char label[] = "systemmanager audit key evolve v1";
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        unsigned int n = 32;
+
+        if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+            EVP_DigestUpdate(c, label, sizeof label - 1) != 1 || EVP_DigestUpdate(c, key, 32) != 1 ||
+            EVP_DigestFinal_ex(c, ret, &n) != 1)
+                abort(); /* SHA-256 does not fail short of a broken library */
+        EVP_MD_CTX_free(c);
+}
+
+int audit_enable_seal(Audit *a, const char *key_path, const char *initial_key_path, unsigned every) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (every == 0)
+                return -EINVAL;
+        a->key_path = strdup(key_path);
+        if (!a->key_path)
+                return -ENOMEM;
+        a->every = every;
+
+        fd = open(key_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 && errno != ENOENT)
+                return -errno;
+        if (fd < 0) {
+                /* First start: K0 goes to initial_key_path for the operator to move off-box. */
+                _cleanup_close_ int ifd = -1;
+                char hex[66];
+
+                if (RAND_bytes(a->key, sizeof a->key) != 1)
+                        return -EIO;
+                a->key_index = 0;
+                ifd = open(initial_key_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (ifd < 0)
+                        return -errno;
+                hex_encode(a->key, sizeof a->key, hex, sizeof hex);
+                hex[64] = '\n';
+                if (write(ifd, hex, 65) != 65 || fsync(ifd) < 0) {
+                        OPENSSL_cleanse(hex, sizeof hex);
+                        return -EIO;
+                }
+                OPENSSL_cleanse(hex, sizeof hex);
+                r = audit_key_save(a);
+                if (r < 0)
+                        return r;
+        } else {
+                char tmp[256];
+                ssize_t n = read(fd, tmp, sizeof tmp - 1);
+                if (n <= 0)
+                        return -EBADMSG;
+                tmp[n] = 0;
+                json_error_t e;
+                _cleanup_json_ json_t *j = json_loads(tmp, 0, &e);
+                OPENSSL_cleanse(tmp, sizeof tmp);
+                json_t *idx = j ? json_object_get(j, "index") : NULL;
+                json_t *key = j ? json_object_get(j, "key") : NULL;
+                if (!json_is_integer(idx) || json_integer_value(idx) < 0 || !json_is_string(key) ||
+                    json_string_length(key) != 64 ||
+                    hex_decode(json_string_value(key), 64, a->key, sizeof a->key) != 32)
+                        return -EBADMSG;
+                a->key_index = (uint64_t) json_integer_value(idx);
+        }
+        a->seal = true;
+        return 0;
+}
+
+int audit_seal(Audit *a) {
+        char ts[40];
+        int r = 0;
+
+        (void) timestamp_format_ms(now_epoch_ms(), ts, sizeof ts);
+        pthread_mutex_lock(&a->lock);
+        if (a->seal && a->since > 0)
+                r = audit_checkpoint_locked(a, ts);
         pthread_mutex_unlock(&a->lock);
         return r;
 }

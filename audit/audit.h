@@ -38,5 +38,20 @@ int audit_append(Audit *a, const char *event, json_t *fields, bool sync, uint64_
  * "[redacted]". NULL on OOM. */
 json_t *audit_redact(json_t *args);
 
+/* Turns on sealing: every `every` lines (and on audit_seal()) an
+ * "audit.checkpoint" line carries mac = hex HMAC-SHA256(K_i, "<seq>|<prev>")
+ * (seq and prev of the checkpoint line itself) with "checkpoint": i; then
+ * K_{i+1} = SHA-256("systemmanager audit key evolve v1" || K_i) replaces K_i
+ * in `key_path` (mode 0600). On first use K_0 is generated and also written to
+ * `initial_key_path` for the operator to keep off-box: with it,
+ * `systemmanagerctl audit verify --key` checks every checkpoint. */
+int audit_enable_seal(Audit *a, const char *key_path, const char *initial_key_path, unsigned every);
+
+/* Writes a checkpoint now if lines were written since the last one. */
+int audit_seal(Audit *a);
+
+/* The key evolution step (exposed for the verifier). */
+void audit_key_evolve(const unsigned char key[static 32], unsigned char ret[static 32]);
+
 /* Lines written since open (for metrics). */
 uint64_t audit_lines_written(Audit *a);

@@ -14,6 +14,8 @@
 #include "common/timeutil.h"
 #include "scopes/auth.h"
 #include "scopes/scope.h"
+#include "audit/verify.h"
+#include "common/encoding.h"
 #include "server/config.h"
 
 extern char **environ;
@@ -30,6 +32,8 @@ static void help_main(void) {
                "Commands:\n"
                "  token mint     Mint a short-lived HMAC bearer token\n"
                "  token verify   Check a token and print its claims\n"
+               "  audit verify   Check the audit log's hash chain and sealed checkpoints\n"
+               "  audit tail     Print (and follow) audit records, filtered\n"
                "\n"
                "Options:\n"
                "  -c, --config FILE   Daemon configuration to take the secret from (default " DEFAULT_CONFIG ")\n"
@@ -410,6 +414,246 @@ static int cmd_token_verify(int argc, char *argv[], const char *config_path) {
         return 0;
 }
 
+/* The audit log path: FILE argument, else the daemon configuration's. */
+static int audit_path(const char *config_path, const char *arg, char **ret) {
+        _cleanup_(config_done) Config cfg = {};
+        int r;
+
+        if (arg) {
+                *ret = strdup(arg);
+                return *ret ? 0 : -ENOMEM;
+        }
+        r = config_init_defaults(&cfg);
+        if (r < 0)
+                return r;
+        const char *path = config_path;
+        if (!path && access(DEFAULT_CONFIG, R_OK) == 0)
+                path = DEFAULT_CONFIG;
+        if (path && config_load_file(&cfg, path, stderr) < 0)
+                return -EINVAL;
+        if (config_apply_env(&cfg, environ, stderr) < 0 || config_finalize(&cfg, stderr) < 0)
+                return -EINVAL;
+        *ret = strdup(cfg.audit_file);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int cmd_audit_verify(int argc, char *argv[], const char *config_path) {
+        enum { ARG_KEY = 0x100, ARG_JSON };
+        static const struct option options[] = {
+                { "key", required_argument, NULL, ARG_KEY },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        const char *key_file = NULL;
+        bool json = false;
+        unsigned char key[32];
+        int c, r;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_KEY: key_file = optarg; break;
+                case ARG_JSON: json = true; break;
+                case 'h':
+                        printf("Usage: systemmanagerctl audit verify [FILE] [--key FILE] [--json]\n\n"
+                               "Check the audit log's seq/prev hash chain and, with the initial sealing key\n"
+                               "(<state_dir>/audit-initial.key, kept off-box), every checkpoint MAC.\n"
+                               "Exit 0 intact and sealed, 1 tampered (names the first bad line), 2 intact but\n"
+                               "with lines after the last checkpoint (unsealed tail).\n");
+                        return 0;
+                default: return EXIT_USAGE;
+                }
+        if (argc - optind > 1) {
+                fprintf(stderr, "systemmanagerctl: audit verify takes one FILE\n");
+                return EXIT_USAGE;
+        }
+        _cleanup_free_ char *path = NULL;
+        if (audit_path(config_path, optind < argc ? argv[optind] : NULL, &path) < 0)
+                return 1;
+
+        if (key_file) {
+                _cleanup_erase_ char *hex = NULL;
+                r = read_file_secret(key_file, &hex);
+                if (r < 0)
+                        return 1;
+                if (strlen(hex) != 64 || hex_decode(hex, 64, key, sizeof key) != 32) {
+                        fprintf(stderr, "systemmanagerctl: %s does not hold a 64-hex-digit audit key\n", key_file);
+                        return 1;
+                }
+        }
+
+        AuditReport rep = {};
+        r = audit_verify_file(path, key_file ? key : NULL, &rep);
+        OPENSSL_cleanse(key, sizeof key);
+        if (r < 0) {
+                fprintf(stderr, "systemmanagerctl: cannot read %s: %s\n", path, strerror(-r));
+                return 1;
+        }
+        static const char *const verdicts[] = { "intact", "tampered", "unsealed" };
+        if (json) {
+                _cleanup_json_ json_t *o = json_pack(
+                        "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:b}", "file", path, "verdict", verdicts[rep.verdict], "lines",
+                        (json_int_t) rep.lines, "checkpoints", (json_int_t) rep.checkpoints, "checkpoints_verified",
+                        (json_int_t) rep.checkpoints_verified, "unsealed_lines", (json_int_t) rep.unsealed_lines,
+                        "torn_recovered", (json_int_t) rep.torn_recovered, "continues_previous",
+                        rep.continues_previous);
+                if (o && rep.verdict == AUDIT_TAMPERED) {
+                        json_object_set_new(o, "first_bad_line", json_integer((json_int_t) rep.first_bad_line));
+                        json_object_set_new(o, "reason", json_string(rep.reason));
+                }
+                _cleanup_free_ char *out = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+                if (out)
+                        printf("%s\n", out);
+        } else if (rep.verdict == AUDIT_TAMPERED)
+                printf("%s: TAMPERED at line %llu: %s\n", path, (unsigned long long) rep.first_bad_line, rep.reason);
+        else
+                printf("%s: chain intact: %llu lines, %llu checkpoints (%llu verified with the key%s), "
+                       "%llu unsealed line(s) at the end%s%s\n",
+                       path, (unsigned long long) rep.lines, (unsigned long long) rep.checkpoints,
+                       (unsigned long long) rep.checkpoints_verified, key_file ? "" : "; pass --key to verify",
+                       (unsigned long long) rep.unsealed_lines,
+                       rep.continues_previous ? "; continues a rotated file" : "",
+                       rep.torn_recovered ? "; a crash-torn line was recovered" : "");
+        return (int) rep.verdict;
+}
+
+static bool match_filter(json_t *j, const char *subject, const char *tool, const char *decision, const char *since) {
+        const char *v;
+
+        if (subject && (!(v = json_string_value(json_object_get(j, "subject"))) || !streq(v, subject)))
+                return false;
+        if (tool && (!(v = json_string_value(json_object_get(j, "tool"))) || !streq(v, tool)))
+                return false;
+        if (decision && (!(v = json_string_value(json_object_get(j, "decision"))) || !streq(v, decision)))
+                return false;
+        /* RFC 3339 UTC timestamps compare as strings. */
+        if (since && (!(v = json_string_value(json_object_get(j, "ts"))) || strcmp(v, since) < 0))
+                return false;
+        return true;
+}
+
+static void print_record(json_t *j, bool json) {
+        if (json) {
+                _cleanup_free_ char *s = json_dumps(j, JSON_COMPACT);
+                if (s)
+                        printf("%s\n", s);
+                return;
+        }
+        const char *f[] = { "ts", "event", "subject", "tool", "decision", "result_status", "error" };
+        for (size_t i = 0; i < ELEMENTSOF(f); i++) {
+                const char *v = json_string_value(json_object_get(j, f[i]));
+                printf("%s%s", i ? "  " : "", v ? v : "-");
+        }
+        printf("\n");
+}
+
+static int cmd_audit_tail(int argc, char *argv[], const char *config_path) {
+        enum { ARG_SUBJECT = 0x100, ARG_TOOL, ARG_DECISION, ARG_SINCE, ARG_JSON };
+        static const struct option options[] = {
+                { "lines", required_argument, NULL, 'n' },
+                { "follow", no_argument, NULL, 'f' },
+                { "subject", required_argument, NULL, ARG_SUBJECT },
+                { "tool", required_argument, NULL, ARG_TOOL },
+                { "decision", required_argument, NULL, ARG_DECISION },
+                { "since", required_argument, NULL, ARG_SINCE },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        const char *subject = NULL, *tool = NULL, *decision = NULL, *since = NULL;
+        bool follow = false, json = false;
+        long lines = 10;
+        int c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "n:fh", options, NULL)) >= 0)
+                switch (c) {
+                case 'n': {
+                        char *end = NULL;
+                        errno = 0;
+                        lines = strtol(optarg, &end, 10);
+                        if (errno || *end || lines < 0 || lines > 1000000) {
+                                fprintf(stderr, "systemmanagerctl: -n takes a number from 0 to 1000000\n");
+                                return EXIT_USAGE;
+                        }
+                        break;
+                }
+                case 'f': follow = true; break;
+                case ARG_SUBJECT: subject = optarg; break;
+                case ARG_TOOL: tool = optarg; break;
+                case ARG_DECISION: decision = optarg; break;
+                case ARG_SINCE: since = optarg; break;
+                case ARG_JSON: json = true; break;
+                case 'h':
+                        printf("Usage: systemmanagerctl audit tail [FILE] [-n N] [-f] [--subject S] [--tool T]\n"
+                               "                                   [--decision D] [--since RFC3339] [--json]\n\n"
+                               "Print the last N matching audit records (default 10), and with -f keep\n"
+                               "printing new ones.\n");
+                        return 0;
+                default: return EXIT_USAGE;
+                }
+        if (argc - optind > 1)
+                return EXIT_USAGE;
+        _cleanup_free_ char *path = NULL;
+        if (audit_path(config_path, optind < argc ? argv[optind] : NULL, &path) < 0)
+                return 1;
+        FILE *f = fopen(path, "re");
+        if (!f) {
+                fprintf(stderr, "systemmanagerctl: cannot open %s: %s\n", path, strerror(errno));
+                return 1;
+        }
+
+        /* A ring of the last N matches. */
+        json_t **ring = calloc((size_t) lines + 1, sizeof(json_t *));
+        size_t head = 0, count = 0;
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        if (!ring) {
+                fclose(f);
+                return 1;
+        }
+        while ((len = getline(&line, &cap, f)) > 0) {
+                json_error_t e;
+                json_t *j = json_loadb(line, (size_t) len, 0, &e);
+                if (!j || !match_filter(j, subject, tool, decision, since) || lines == 0) {
+                        json_decref(j);
+                        continue;
+                }
+                json_decref(ring[head]);
+                ring[head] = j;
+                head = (head + 1) % (size_t) lines;
+                if (count < (size_t) lines)
+                        count++;
+        }
+        for (size_t i = 0; i < count; i++) {
+                size_t k = (head + (size_t) lines - count + i) % (size_t) lines;
+                print_record(ring[k], json);
+        }
+        for (long i = 0; i <= lines; i++)
+                json_decref(ring[i]);
+        free(ring);
+        fflush(stdout);
+
+        while (follow) {
+                clearerr(f);
+                len = getline(&line, &cap, f);
+                if (len <= 0) {
+                        usleep(200000);
+                        continue;
+                }
+                json_error_t e;
+                _cleanup_json_ json_t *j = json_loadb(line, (size_t) len, 0, &e);
+                if (j && match_filter(j, subject, tool, decision, since)) {
+                        print_record(j, json);
+                        fflush(stdout);
+                }
+        }
+        fclose(f);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         const char *config_path = NULL;
         int i = 1;
@@ -448,6 +692,12 @@ int main(int argc, char *argv[]) {
                         return cmd_token_mint(argc - i - 1, argv + i + 1, config_path);
                 if (streq(argv[i + 1], "verify"))
                         return cmd_token_verify(argc - i - 1, argv + i + 1, config_path);
+        }
+        if (streq(argv[i], "audit") && i + 1 < argc) {
+                if (streq(argv[i + 1], "verify"))
+                        return cmd_audit_verify(argc - i - 1, argv + i + 1, config_path);
+                if (streq(argv[i + 1], "tail"))
+                        return cmd_audit_tail(argc - i - 1, argv + i + 1, config_path);
         }
         fprintf(stderr, "systemmanagerctl: unknown command '%s%s%s'. Try --help.\n", argv[i], i + 1 < argc ? " " : "",
                 i + 1 < argc ? argv[i + 1] : "");

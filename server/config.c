@@ -315,6 +315,14 @@ static const ConfigKey config_keys[] = {
                 .example = "/var/log/systemmanager/audit.log",
                 .description = "The audit log: one JSON object per line, hash-chained.",
         },
+        {
+                .section = "audit", .key = "checkpoint_every", .type = CONFIG_INT,
+                FIELD(audit_checkpoint_every), .min = 1, .max = 1000000,
+                .def = "1000",
+                .description = "Lines between sealed checkpoints (an HMAC under a forward-evolving key; "
+                               "the initial key is written once to `<state_dir>/audit-initial.key`). A "
+                               "checkpoint is also written at every clean stop.",
+        },
 
         /* tools */
         {

@@ -43,6 +43,7 @@ typedef struct Config {
 
         /* audit */
         char *audit_file;               /* default <state_dir>/audit.log unless set; SYSTEMMANAGER_AUDIT_LOG */
+        int audit_checkpoint_every;     /* lines between sealed checkpoints, 1000 */
 
         /* tools */
         int tools_timeout;              /* seconds, 30 */

@@ -50,6 +50,8 @@ typedef struct HttpConn {
         unsigned retry_after;           /* Retry-After on 429 */
         bool close_after;
         bool pipelined;
+        const char *content_type;       /* of the response; NULL = application/json */
+        char rest_tool[65];             /* POST /tool/{name}: the tool name, else "" */
         bool rx_paused;                 /* rx held from body completion until the answer is out */
         bool body_done;                 /* BODY_COMPLETION seen for this request */                 /* a second request arrived early: ignore it, close after answering */
 } HttpConn;
@@ -66,6 +68,8 @@ static void http_reset_request(HttpConn *c) {
         free(c->www_authenticate);
         c->www_authenticate = NULL;
         c->allow = NULL;
+        c->content_type = NULL;
+        c->rest_tool[0] = 0;
         c->retry_after = 0;
         c->status = 0;
         c->wstate = HTTP_WRITE_IDLE;
@@ -226,6 +230,23 @@ static int http_auth_failed(HttpConn *c, AuthError e, const char *detail, bool j
         return http_respond_error(c, auth_error_http_status(e), auth_error_code(e), auth_error_message(e));
 }
 
+/* A refusal before the body is parsed, phrased for the endpoint: a JSON-RPC
+ * error for /mcp, {"ok":false,"error":{...}} for /tool/{name}. */
+static int http_reject(HttpConn *c, int status, const char *code, const char *message) {
+        c->rejecting = true;
+        if (c->rest_tool[0]) {
+                _cleanup_json_ json_t *j = json_pack("{s:b,s:n,s:{s:s,s:s}}", "ok", 0, "result", "error", "code",
+                                                     code, "message", message);
+                if (!j)
+                        return -ENOMEM;
+                return http_respond_json(c, status, j);
+        }
+        McpReply r = {};
+        if (mcp_reply_error(&r, status, NULL, RPC_INVALID_REQUEST, message, NULL) < 0)
+                return -ENOMEM;
+        return http_respond_reply(c, &r);
+}
+
 static int http_ensure_session(HttpConn *c) {
         if (c->session)
                 return 0;
@@ -239,27 +260,20 @@ static int http_begin_mcp_post(HttpConn *c) {
         int n;
 
         n = httpd_header(c->wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, buf, sizeof buf);
-        if (n < 0 || !media_type_is(buf, "application/json")) {
+        /* REST callers (curl) may leave the type out; a wrong type is refused everywhere. */
+        if ((n < 0 && !c->rest_tool[0]) || (n >= 0 && !media_type_is(buf, "application/json"))) {
                 c->rejecting = c->close_after = true;
-                McpReply r = {};
-                if (mcp_reply_error(&r, 415, NULL, RPC_INVALID_REQUEST,
-                                    "Unsupported Media Type: send the JSON-RPC message with "
-                                    "'Content-Type: application/json'",
-                                    NULL) < 0)
-                        return -ENOMEM;
-                return http_respond_reply(c, &r);
+                return http_reject(c, 415, "http.unsupported_media_type",
+                                   "Unsupported Media Type: send the JSON-RPC message with "
+                                    "'Content-Type: application/json'");
         }
 
         n = httpd_header(c->wsi, WSI_TOKEN_HTTP_ACCEPT, buf, sizeof buf);
         if (n >= 0 && !accept_allows_json(buf)) {
                 c->rejecting = c->close_after = true;
-                McpReply r = {};
-                if (mcp_reply_error(&r, 406, NULL, RPC_INVALID_REQUEST,
-                                    "Not Acceptable: this endpoint answers with application/json; send "
-                                    "'Accept: application/json, text/event-stream'",
-                                    NULL) < 0)
-                        return -ENOMEM;
-                return http_respond_reply(c, &r);
+                return http_reject(c, 406, "http.not_acceptable",
+                                   "Not Acceptable: this endpoint answers with application/json; send "
+                                    "'Accept: application/json, text/event-stream'");
         }
 
         n = httpd_header_custom(c->wsi, "mcp-protocol-version:", buf, sizeof buf);
@@ -277,13 +291,9 @@ static int http_begin_mcp_post(HttpConn *c) {
         if (lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
                 c->rejecting = c->close_after = true;
                 c->body_pending = false;
-                McpReply r = {};
-                if (mcp_reply_error(&r, 411, NULL, RPC_INVALID_REQUEST,
-                                    "Length Required: send the body with Content-Length; chunked request bodies "
-                                    "are not accepted",
-                                    NULL) < 0)
-                        return -ENOMEM;
-                return http_respond_reply(c, &r);
+                return http_reject(c, 411, "http.length_required",
+                                   "Length Required: send the body with Content-Length; chunked request bodies "
+                                    "are not accepted");
         }
 
         /* Authentication happens before the body is read or parsed. */
@@ -293,7 +303,7 @@ static int http_begin_mcp_post(HttpConn *c) {
         AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &id, &detail, &retry);
         if (e != AUTH_OK) {
                 c->close_after = true;
-                return http_auth_failed(c, e, detail, true, retry);
+                return http_auth_failed(c, e, detail, !c->rest_tool[0], retry);
         }
 
         n = httpd_header(c->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, buf, sizeof buf);
@@ -306,11 +316,8 @@ static int http_begin_mcp_post(HttpConn *c) {
                 if (strspn(buf, "0123456789") != (size_t) n) {
                         c->rejecting = c->close_after = true;
                         c->body_pending = false;
-                        McpReply r = {};
-                        if (mcp_reply_error(&r, 400, NULL, RPC_INVALID_REQUEST,
-                                            "Bad Request: invalid or repeated Content-Length header", NULL) < 0)
-                                return -ENOMEM;
-                        return http_respond_reply(c, &r);
+                        return http_reject(c, 400, "http.bad_request",
+                                           "Bad Request: invalid or repeated Content-Length header");
                 }
                 errno = 0;
                 v = strtoull(buf, &end, 10);
@@ -318,13 +325,10 @@ static int http_begin_mcp_post(HttpConn *c) {
                         c->rejecting = c->close_after = true;
                         if (errno != 0 || *end != 0 || v > http_discard_cap(c))
                                 c->body_pending = false; /* too much to drain: answer and close */
-                        McpReply r = {};
                         snprintf(msg, sizeof msg,
                                  "Payload Too Large: the request body exceeds %llu bytes (server.max_body_bytes)",
                                  (unsigned long long) cfg->server_max_body_bytes);
-                        if (mcp_reply_error(&r, 413, NULL, RPC_INVALID_REQUEST, msg, NULL) < 0)
-                                return -ENOMEM;
-                        return http_respond_reply(c, &r);
+                        return http_reject(c, 413, "http.payload_too_large", msg);
                 }
         }
 
@@ -353,7 +357,10 @@ static int http_body_complete(HttpConn *c) {
                 return http_respond_reply(c, &r);
         }
 
-        q = mcp_session_handle(c->session, c->body ? c->body : "", c->body_len, &r);
+        if (c->rest_tool[0])
+                q = mcp_session_rest_call(c->session, c->rest_tool, c->body ? c->body : "", c->body_len, &r);
+        else
+                q = mcp_session_handle(c->session, c->body ? c->body : "", c->body_len, &r);
         if (q < 0)
                 return q;
         switch (q) {
@@ -386,6 +393,74 @@ static int http_health(HttpConn *c, bool detailed) {
         return http_respond_json(c, 200, j);
 }
 
+/* Prometheus text exposition of the server's counters. */
+static int http_metrics(HttpConn *c) {
+        Server *srv = c->httpd->srv;
+        char buf[4096];
+        int n;
+
+        n = snprintf(buf, sizeof buf,
+                     "# HELP systemmanager_build_info Version of the running daemon.\n"
+                     "# TYPE systemmanager_build_info gauge\n"
+                     "systemmanager_build_info{version=\"%s\"} 1\n"
+                     "# HELP systemmanager_uptime_seconds Seconds since the daemon started.\n"
+                     "# TYPE systemmanager_uptime_seconds gauge\n"
+                     "systemmanager_uptime_seconds %.3f\n"
+                     "# HELP systemmanager_connections Open client connections.\n"
+                     "# TYPE systemmanager_connections gauge\n"
+                     "systemmanager_connections %d\n"
+                     "# HELP systemmanager_active_calls Tool calls queued, running or being answered.\n"
+                     "# TYPE systemmanager_active_calls gauge\n"
+                     "systemmanager_active_calls %ld\n"
+                     "# HELP systemmanager_requests_total MCP and REST messages handled.\n"
+                     "# TYPE systemmanager_requests_total counter\n"
+                     "systemmanager_requests_total %llu\n"
+                     "# HELP systemmanager_tool_calls_total tools/call and POST /tool requests for known tools.\n"
+                     "# TYPE systemmanager_tool_calls_total counter\n"
+                     "systemmanager_tool_calls_total %llu\n"
+                     "# HELP systemmanager_tool_errors_total Tool runs that failed.\n"
+                     "# TYPE systemmanager_tool_errors_total counter\n"
+                     "systemmanager_tool_errors_total %llu\n"
+                     "# HELP systemmanager_auth_failures_total Failed authentications (all reasons).\n"
+                     "# TYPE systemmanager_auth_failures_total counter\n"
+                     "systemmanager_auth_failures_total %llu\n"
+                     "# HELP systemmanager_audit_lines_total Audit lines written since start.\n"
+                     "# TYPE systemmanager_audit_lines_total counter\n"
+                     "systemmanager_audit_lines_total %llu\n",
+                     SM_VERSION, (double) (now_usec() - (uint64_t) srv->started_usec) / 1e6, c->httpd->n_connections,
+                     atomic_load(&srv->active_calls), (unsigned long long) atomic_load(&srv->n_requests),
+                     (unsigned long long) atomic_load(&srv->n_tool_calls),
+                     (unsigned long long) atomic_load(&srv->n_tool_errors),
+                     (unsigned long long) atomic_load(&srv->n_auth_failures),
+                     (unsigned long long) audit_lines_written(srv->audit));
+        if (n < 0 || (size_t) n >= sizeof buf)
+                return -ENOBUFS;
+        c->content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return http_respond(c, 200, buf, (size_t) n);
+}
+
+/* RFC 9728 protected-resource metadata: where MCP lives and which scopes exist. */
+static int http_resource_metadata(HttpConn *c) {
+        char host[256], resource[320];
+
+        if (httpd_header(c->wsi, WSI_TOKEN_HOST, host, sizeof host) < 0)
+                snprintf(host, sizeof host, "%s:%d", c->httpd->srv->config->server_host,
+                         c->httpd->srv->config->server_port);
+        snprintf(resource, sizeof resource, "%s://%s/mcp", c->httpd->srv->config->server_tls_cert ? "https" : "http",
+                 host);
+
+        _cleanup_json_ json_t *scopes = scopeset_to_json(SCOPESET_ALL);
+        if (!scopes || json_array_insert_new(scopes, 0, json_string("admin")) < 0 ||
+            json_array_insert_new(scopes, 0, json_string("readonly")) < 0)
+                return -ENOMEM;
+        _cleanup_json_ json_t *j = json_pack("{s:s,s:s,s:O,s:[s]}", "resource", resource, "resource_name",
+                                             "systemmanager", "scopes_supported", scopes,
+                                             "bearer_methods_supported", "header");
+        if (!j)
+                return -ENOMEM;
+        return http_respond_json(c, 200, j);
+}
+
 static int http_route(HttpConn *c, const char *path) {
         Httpd *h = c->httpd;
         char *uri = NULL, msg[256];
@@ -400,6 +475,16 @@ static int http_route(HttpConn *c, const char *path) {
                         return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed: use GET");
                 }
                 return http_health(c, false);
+        }
+
+        if (streq(path, "/.well-known/oauth-protected-resource") ||
+            streq(path, "/.well-known/oauth-protected-resource/mcp")) {
+                if (method != LWSHUMETH_GET) {
+                        c->allow = "GET";
+                        c->rejecting = c->close_after = true;
+                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed: use GET");
+                }
+                return http_resource_metadata(c);
         }
 
         if (httpd_check_origin(c->wsi, h, msg, sizeof msg) < 0) {
@@ -432,7 +517,29 @@ static int http_route(HttpConn *c, const char *path) {
                 return http_respond_reply(c, &r);
         }
 
-        if (streq(path, "/whoami") || streq(path, "/health")) {
+        if (strncmp(path, "/tool/", 6) == 0) {
+                const char *name = path + 6;
+                size_t l = strlen(name);
+
+                if (method != LWSHUMETH_POST) {
+                        c->allow = "POST";
+                        c->rejecting = c->close_after = true;
+                        return http_respond_error(c, 405, "http.method_not_allowed",
+                                                  "Method Not Allowed: POST the tool's arguments as a JSON object");
+                }
+                if (l == 0 || l >= sizeof c->rest_tool || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != l) {
+                        snprintf(msg, sizeof msg, "Unknown tool: %.64s (tools/list shows the tools you may call)",
+                                 name);
+                        c->rejecting = true;
+                        _cleanup_json_ json_t *j = json_pack("{s:b,s:n,s:{s:s,s:s}}", "ok", 0, "result", "error",
+                                                             "code", "tool.unknown", "message", msg);
+                        return j ? http_respond_json(c, 404, j) : -ENOMEM;
+                }
+                memcpy(c->rest_tool, name, l + 1);
+                return http_begin_mcp_post(c);
+        }
+
+        if (streq(path, "/whoami") || streq(path, "/health") || streq(path, "/metrics")) {
                 if (method != LWSHUMETH_GET) {
                         c->allow = "GET";
                         c->rejecting = c->close_after = true;
@@ -452,16 +559,20 @@ static int http_route(HttpConn *c, const char *path) {
                                 return -ENOMEM;
                         return http_respond_json(c, 200, j);
                 }
-                if (!scopeset_has(id->scopes, SCOPE_HEALTH_READ)) {
-                        char buf[128];
+                /* /health needs health:read; /metrics health:read and metrics:read. */
+                bool metrics = streq(path, "/metrics");
+                ScopeSet need = SCOPE_BIT(SCOPE_HEALTH_READ) | (metrics ? SCOPE_BIT(SCOPE_METRICS_READ) : 0);
+                if ((id->scopes & need) != need) {
+                        char buf[160], missing[64], text[128];
 
+                        scopeset_format(need & ~id->scopes, missing, sizeof missing);
+                        snprintf(text, sizeof text, "Missing required scopes: %s", missing);
                         free(c->www_authenticate);
-                        c->www_authenticate = strdup(httpd_www_authenticate(AUTH_ERR_INSUFFICIENT_SCOPE,
-                                                                            "health:read", buf, sizeof buf));
-                        return http_respond_error(c, 403, auth_error_code(AUTH_ERR_INSUFFICIENT_SCOPE),
-                                                  "Missing required scopes: health:read");
+                        c->www_authenticate = strdup(httpd_www_authenticate(AUTH_ERR_INSUFFICIENT_SCOPE, missing,
+                                                                            buf, sizeof buf));
+                        return http_respond_error(c, 403, auth_error_code(AUTH_ERR_INSUFFICIENT_SCOPE), text);
                 }
-                return http_health(c, true);
+                return metrics ? http_metrics(c) : http_health(c, true);
         }
 
         c->rejecting = true;
@@ -475,8 +586,10 @@ static int http_write(HttpConn *c) {
                 unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
 
                 if (lws_add_http_common_headers(c->wsi, (unsigned) c->status,
-                                                c->resp_len > 0 ? "application/json" : NULL, c->resp_len, &p,
-                                                end))
+                                                c->resp_len > 0 ? (c->content_type ? c->content_type
+                                                                                   : "application/json")
+                                                                : NULL,
+                                                c->resp_len, &p, end))
                         return -1;
                 if (c->www_authenticate &&
                     lws_add_http_header_by_name(c->wsi, (const unsigned char *) "www-authenticate:",
@@ -683,7 +796,6 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 if (!c->want_body)
                         return 0;
                 if (c->body_len + len > c->httpd->srv->config->server_max_body_bytes) {
-                        McpReply rep = {};
                         char msg[160];
 
                         c->rejecting = c->close_after = true;
@@ -691,9 +803,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                         snprintf(msg, sizeof msg,
                                  "Payload Too Large: the request body exceeds %llu bytes (server.max_body_bytes)",
                                  (unsigned long long) c->httpd->srv->config->server_max_body_bytes);
-                        if (mcp_reply_error(&rep, 413, NULL, RPC_INVALID_REQUEST, msg, NULL) < 0)
-                                return -1;
-                        return http_respond_reply(c, &rep) < 0 ? -1 : 0;
+                        return http_reject(c, 413, "http.payload_too_large", msg) < 0 ? -1 : 0;
                 }
                 if (c->body_len + len + 1 > c->body_cap) {
                         size_t cap = c->body_cap ? c->body_cap : 4096;

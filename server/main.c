@@ -343,6 +343,7 @@ static int run_stdio(Server *s) {
         (void) audit_server_event(s, "server.start", "stdio");
         int r = stdio_run(s, id, STDIN_FILENO, STDOUT_FILENO);
         (void) audit_server_event(s, "server.stop", "stdio");
+        (void) audit_seal(s->audit);
         return r;
 }
 
@@ -429,6 +430,7 @@ static int run(int argc, char *argv[]) {
         sig_httpd = NULL;
         httpd = httpd_free(httpd);
         (void) audit_server_event(&server, "server.stop", NULL);
+        (void) audit_seal(server.audit);
         server_done(&server);
         log_info("Stopped");
         return r;

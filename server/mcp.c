@@ -115,6 +115,7 @@ typedef struct Job {
         json_t *progress_token;
         const Tool *tool;
         json_t *args;
+        bool rest;                      /* reply as POST /tool/{name} JSON, not JSON-RPC */
         int64_t started_usec;
 } Job;
 
@@ -489,7 +490,22 @@ static void job_run(void *userdata) {
         }
 
         OutboxItem *item = calloc(1, sizeof *item);
-        if (item) {
+        if (item && j->rest) {
+                _cleanup_json_ json_t *msg = NULL;
+                if (r < 0)
+                        msg = json_pack("{s:b,s:n,s:{s:s,s:s}}", "ok", 0, "result", "error", "code", "tool.failed",
+                                        "message", call.error[0] ? call.error : strerror(-r));
+                else {
+                        msg = json_pack("{s:b,s:O,s:n}", "ok", 1, "result", call.result, "error");
+                        if (msg && (j->tool->flags & TOOL_UNTRUSTED_OUTPUT))
+                                json_object_set_new(msg, "untrusted", json_true());
+                }
+                item->body = msg ? rpc_dump(msg, &item->body_len) : NULL;
+                item->conn = conn_ref_ref(j->conn);
+                item->job = j;
+                item->http_status = r < 0 ? 500 : 200;
+                item->final = true;
+        } else if (item) {
                 _cleanup_json_ json_t *msg = rpc_result_new(j->rpc_id, tool_result_json(j, &call, r));
                 if (!msg) {
                         msg = rpc_error_new(j->rpc_id, RPC_INTERNAL_ERROR, "Internal error: out of memory",
@@ -512,31 +528,67 @@ static void job_run(void *userdata) {
         job_unref(j);
 }
 
-static int method_tools_call(McpSession *s, RpcMessage *m, McpReply *ret) {
+/* How a gate's refusal is phrased: JSON-RPC for MCP, {"ok":false,...} for REST. */
+typedef enum CallFailure {
+        CALL_UNKNOWN_TOOL,
+        CALL_FORBIDDEN,
+        CALL_BAD_ARGUMENTS,
+        CALL_APPROVAL_REQUIRED,
+        CALL_BUSY,
+        CALL_STOPPING,
+        CALL_INTERNAL,
+} CallFailure;
+
+static int call_refuse(McpReply *ret, bool rest, json_t *rpc_id, CallFailure why, const char *message,
+                       json_t *data /* stolen */) {
+        static const struct {
+                int rpc_code;
+                int mcp_status;
+                int rest_status;
+                const char *rest_code;
+        } map[] = {
+                [CALL_UNKNOWN_TOOL] = { RPC_INVALID_PARAMS, 200, 404, "tool.unknown" },
+                [CALL_FORBIDDEN] = { RPC_FORBIDDEN, 403, 403, "auth.insufficient_scope" },
+                [CALL_BAD_ARGUMENTS] = { 0, 200, 422, "tool.invalid_arguments" },
+                [CALL_APPROVAL_REQUIRED] = { RPC_APPROVAL_REQUIRED, 200, 409, "approval.required" },
+                [CALL_BUSY] = { RPC_SERVER_BUSY, 200, 429, "server.busy" },
+                [CALL_STOPPING] = { RPC_SERVER_BUSY, 503, 503, "server.stopping" },
+                [CALL_INTERNAL] = { RPC_INTERNAL_ERROR, 500, 500, "server.internal" },
+        };
+
+        if (rest) {
+                json_t *err = json_pack("{s:s,s:s}", "code", map[why].rest_code, "message", message);
+                if (err && data)
+                        json_object_set_new(err, "data", data);
+                else
+                        json_decref(data);
+                return reply_set(ret, map[why].rest_status,
+                                 err ? json_pack("{s:b,s:n,s:o}", "ok", 0, "result", "error", err) : NULL);
+        }
+        if (why == CALL_BAD_ARGUMENTS) {
+                /* A tool-level error the model can read and correct, not a protocol error. */
+                json_decref(data);
+                return reply_set(ret, 200,
+                                 rpc_result_new(rpc_id, json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text",
+                                                                  "text", message, "isError", 1)));
+        }
+        return mcp_reply_error(ret, map[why].mcp_status, rpc_id, map[why].rpc_code, message, data);
+}
+
+/* The one gate path for MCP tools/call and REST POST /tool/{name}. `args`
+ * may be NULL (no arguments). */
+static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *args, json_t *meta, bool rest,
+                      McpReply *ret) {
         Server *srv = s->server;
-        json_t *name = m->params ? json_object_get(m->params, "name") : NULL;
-        json_t *args = m->params ? json_object_get(m->params, "arguments") : NULL;
-        json_t *meta = m->params ? json_object_get(m->params, "_meta") : NULL;
         char msg[768], request_id[40];
         const Tool *t;
         int r;
 
-        if (!json_is_string(name))
-                return mcp_reply_error(ret, 200, m->id, RPC_INVALID_PARAMS,
-                                       "Invalid params: \"name\" (string) is required", NULL);
-        if (args && !json_is_null(args) && !json_is_object(args))
-                return mcp_reply_error(ret, 200, m->id, RPC_INVALID_PARAMS,
-                                       "Invalid params: \"arguments\" must be an object", NULL);
-        if (meta && !json_is_object(meta))
-                return mcp_reply_error(ret, 200, m->id, RPC_INVALID_PARAMS,
-                                       "Invalid params: \"_meta\" must be an object", NULL);
-
         /* Gate 1: the tool exists. */
-        t = tool_find(json_string_value(name));
+        t = tool_find(name);
         if (!t) {
-                snprintf(msg, sizeof msg, "Unknown tool: %.200s (tools/list shows the tools you may call)",
-                         json_string_value(name));
-                return mcp_reply_error(ret, 200, m->id, RPC_INVALID_PARAMS, msg, NULL);
+                snprintf(msg, sizeof msg, "Unknown tool: %.200s (tools/list shows the tools you may call)", name);
+                return call_refuse(ret, rest, rpc_id, CALL_UNKNOWN_TOOL, msg, NULL);
         }
 
         snprintf(request_id, sizeof request_id, "%s-%" PRIuFAST64, srv->boot_id,
@@ -548,8 +600,8 @@ static int method_tools_call(McpSession *s, RpcMessage *m, McpReply *ret) {
                 return -ENOMEM;
         json_t *redacted = audit_redact(args ? args : json_null());
         json_object_set_new(f, "args", redacted ? redacted : json_null());
-        if (json_is_string(m->id) || json_is_integer(m->id))
-                json_object_set(f, "rpc_id", m->id);
+        if (json_is_string(rpc_id) || json_is_integer(rpc_id))
+                json_object_set(f, "rpc_id", rpc_id);
 
         /* Gate 2: scope. Checked before the arguments, so a caller without the
          * scope learns nothing from validation messages. */
@@ -566,10 +618,9 @@ static int method_tools_call(McpSession *s, RpcMessage *m, McpReply *ret) {
                         log_error_errno(r, "Failed to write audit record: %m");
 
                 snprintf(msg, sizeof msg, "Missing required scopes: %s", sc);
-                r = mcp_reply_error(ret, 403, m->id, RPC_FORBIDDEN, msg,
-                                    json_pack("{s:s,s:[s],s:s}", "code",
-                                              auth_error_code(AUTH_ERR_INSUFFICIENT_SCOPE), "required_scopes", sc,
-                                              "tool", t->name));
+                r = call_refuse(ret, rest, rpc_id, CALL_FORBIDDEN, msg,
+                                json_pack("{s:s,s:[s],s:s}", "code", auth_error_code(AUTH_ERR_INSUFFICIENT_SCOPE),
+                                          "required_scopes", sc, "tool", t->name));
                 if (r < 0)
                         return r;
                 ret->auth_error = AUTH_ERR_INSUFFICIENT_SCOPE;
@@ -589,9 +640,7 @@ static int method_tools_call(McpSession *s, RpcMessage *m, McpReply *ret) {
                         log_error_errno(r, "Failed to write audit record: %m");
 
                 snprintf(msg, sizeof msg, "Invalid arguments for %s: %s", t->name, err);
-                return reply_set(ret, 200,
-                                 rpc_result_new(m->id, json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text",
-                                                                 "text", msg, "isError", 1)));
+                return call_refuse(ret, rest, rpc_id, CALL_BAD_ARGUMENTS, msg, NULL);
         }
 
         /* Gate 4: approval. Critical tools need an approval bound to this exact
@@ -604,24 +653,24 @@ static int method_tools_call(McpSession *s, RpcMessage *m, McpReply *ret) {
                         log_error_errno(r, "Failed to write audit record: %m");
                 snprintf(msg, sizeof msg, "Approval required for %s, and no approval mechanism is configured",
                          t->name);
-                return mcp_reply_error(ret, 200, m->id, RPC_APPROVAL_REQUIRED, msg, NULL);
+                return call_refuse(ret, rest, rpc_id, CALL_APPROVAL_REQUIRED, msg, NULL);
         }
 
         if (s->stateful && s->n_inflight >= (size_t) srv->config->server_max_inflight_per_connection) {
                 snprintf(msg, sizeof msg, "Too many calls in flight on this connection (limit %d); wait for a reply",
                          srv->config->server_max_inflight_per_connection);
-                return mcp_reply_error(ret, 200, m->id, RPC_SERVER_BUSY, msg, NULL);
+                return call_refuse(ret, rest, rpc_id, CALL_BUSY, msg, NULL);
         }
         if (atomic_load(&srv->stopping))
-                return mcp_reply_error(ret, 503, m->id, RPC_SERVER_BUSY, "Server is shutting down", NULL);
+                return call_refuse(ret, rest, rpc_id, CALL_STOPPING, "Server is shutting down", NULL);
 
         /* Gate 5: the decision is on record (durably for high/critical) before the action starts. */
         json_object_set_new(f, "decision", json_string("allowed"));
         r = audit_append(srv->audit, "tool.call", f, t->risk >= RISK_HIGH, NULL);
         if (r < 0) {
                 log_error_errno(r, "Failed to write audit record, refusing %s: %m", t->name);
-                return mcp_reply_error(ret, 500, m->id, RPC_INTERNAL_ERROR,
-                                       "Internal error: the audit log cannot be written, so no tool runs", NULL);
+                return call_refuse(ret, rest, rpc_id, CALL_INTERNAL,
+                                   "Internal error: the audit log cannot be written, so no tool runs", NULL);
         }
 
         Job *j = calloc(1, sizeof *j);
@@ -634,11 +683,12 @@ static int method_tools_call(McpSession *s, RpcMessage *m, McpReply *ret) {
         j->identity = s->identity ? identity_ref(s->identity) : NULL;
         j->peer = s->peer;
         memcpy(j->request_id, request_id, sizeof request_id);
-        j->rpc_id = json_incref(m->id);
+        j->rpc_id = rpc_id ? json_incref(rpc_id) : NULL;
         json_t *pt = meta ? json_object_get(meta, "progressToken") : NULL;
         j->progress_token = json_is_string(pt) || json_is_integer(pt) ? json_incref(pt) : NULL;
         j->tool = t;
         j->args = TAKE_PTR(a);
+        j->rest = rest;
         j->started_usec = now_usec();
 
         /* The session's list holds one reference, the worker another. */
@@ -649,13 +699,70 @@ static int method_tools_call(McpSession *s, RpcMessage *m, McpReply *ret) {
                 atomic_fetch_sub(&srv->active_calls, 1);
                 job_unref(j);
                 job_unref(j);
-                return mcp_reply_error(ret, 503, m->id, RPC_SERVER_BUSY,
-                                       "Server busy: too many queued tool calls; retry shortly", NULL);
+                return call_refuse(ret, rest, rpc_id, CALL_BUSY,
+                                   "Server busy: too many queued tool calls; retry shortly", NULL);
         }
         j->next = s->inflight;
         s->inflight = j;
         s->n_inflight++;
         return MCP_REPLY_LATER;
+}
+
+static int method_tools_call(McpSession *s, RpcMessage *m, McpReply *ret) {
+        json_t *name = m->params ? json_object_get(m->params, "name") : NULL;
+        json_t *args = m->params ? json_object_get(m->params, "arguments") : NULL;
+        json_t *meta = m->params ? json_object_get(m->params, "_meta") : NULL;
+
+        if (!json_is_string(name))
+                return mcp_reply_error(ret, 200, m->id, RPC_INVALID_PARAMS,
+                                       "Invalid params: \"name\" (string) is required", NULL);
+        if (args && !json_is_null(args) && !json_is_object(args))
+                return mcp_reply_error(ret, 200, m->id, RPC_INVALID_PARAMS,
+                                       "Invalid params: \"arguments\" must be an object", NULL);
+        if (meta && !json_is_object(meta))
+                return mcp_reply_error(ret, 200, m->id, RPC_INVALID_PARAMS,
+                                       "Invalid params: \"_meta\" must be an object", NULL);
+        return tools_call(s, m->id, json_string_value(name), json_is_object(args) ? args : NULL, meta, false, ret);
+}
+
+int mcp_session_rest_call(McpSession *s, const char *tool_name, const char *buf, size_t len, McpReply *ret) {
+        _cleanup_json_ json_t *args = NULL;
+        json_error_t jerr;
+        char msg[256];
+        int r;
+
+        atomic_fetch_add(&s->server->n_requests, 1);
+        *ret = (McpReply) {};
+
+        /* An empty body means no arguments. */
+        if (len > 0) {
+                if (rpc_check_depth(buf, len, s->server->config->server_max_json_depth) < 0) {
+                        snprintf(msg, sizeof msg, "JSON nests deeper than %d levels",
+                                 s->server->config->server_max_json_depth);
+                        return reply_set(ret, 400, json_pack("{s:b,s:n,s:{s:s,s:s}}", "ok", 0, "result", "error",
+                                                             "code", "request.parse_error", "message", msg)) < 0
+                                       ? -ENOMEM
+                                       : MCP_REPLY_NOW;
+                }
+                args = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+                if (!args || !json_is_object(args)) {
+                        snprintf(msg, sizeof msg, "The body must be a JSON object of the tool's arguments%s%s",
+                                 args ? "" : ": ", args ? "" : jerr.text);
+                        return reply_set(ret, 400, json_pack("{s:b,s:n,s:{s:s,s:s}}", "ok", 0, "result", "error",
+                                                             "code", "request.invalid", "message", msg)) < 0
+                                       ? -ENOMEM
+                                       : MCP_REPLY_NOW;
+                }
+                /* The seed's REST callers send "auto_approve" beside the arguments.
+                 * It is not an argument: it only asks for the pre-approval a token
+                 * minted with --auto-approve carries; it never approves by itself. */
+                json_object_del(args, "auto_approve");
+        }
+
+        r = tools_call(s, NULL, tool_name, args, NULL, true, ret);
+        if (r < 0)
+                return r;
+        return r == MCP_REPLY_LATER ? MCP_REPLY_LATER : MCP_REPLY_NOW;
 }
 
 static void notification_cancelled(McpSession *s, RpcMessage *m) {

@@ -79,6 +79,14 @@ size_t mcp_session_inflight(McpSession *s);
  * OOM. Must be called on the transport's own thread. */
 int mcp_session_handle(McpSession *s, const char *buf, size_t len, McpReply *ret);
 
+/* POST /tool/{name}: the body is the tool's arguments object (an
+ * "auto_approve" member is taken out, see SPEC §7). Same gates, scopes,
+ * approvals and audit as tools/call; the reply (now or through the outbox)
+ * is {"ok":bool,"result":...,"error":...} with a meaningful HTTP status:
+ * 200, 400 bad body, 403 scope, 404 unknown tool, 409 approval required,
+ * 422 invalid arguments, 429/503 busy, 500 tool failure. */
+int mcp_session_rest_call(McpSession *s, const char *tool_name, const char *buf, size_t len, McpReply *ret);
+
 /* Accounts for an outbox item taken by a transport once it has been sent or
  * dropped: frees the item, and for final items ends the job (s may be NULL
  * when the session is gone). Call on the transport's thread. */

@@ -77,12 +77,6 @@ static int jwt_setup(const Config *c, JwtVerifier **ret) {
         if (!c->jwt_secret && !c->jwt_secret_file && !c->jwt_jwks_file && !c->jwt_jwks && !c->jwt_jwks_url)
                 return 0;
 
-        /* Refuse rather than ignore: a silently unused key URL would leave
-         * the operator debugging 401s. */
-        if (c->jwt_jwks_url)
-                return log_error_errno(EOPNOTSUPP, "jwt.jwks_url is not supported by this build; download the "
-                                                   "JWKS and set jwt.jwks_file instead");
-
         JwtConfig jc = {
                 .allowed_algorithms = (const char *const *) c->jwt_allowed_algorithms,
                 .audience = c->jwt_audience,
@@ -126,10 +120,33 @@ static int jwt_setup(const Config *c, JwtVerifier **ret) {
                         log_warning("jwt.jwks: skipped %u key(s) of an unsupported type, use or algorithm",
                                     skipped);
         }
-        if (jwt_verifier_n_keys(v) == 0)
+        if (c->jwt_jwks_url) {
+                JwksUrlConfig uc = {
+                        .url = c->jwt_jwks_url,
+                        .cache_ttl_seconds = c->jwt_jwks_cache_ttl,
+                        .fetch_timeout_seconds = c->jwt_jwks_fetch_timeout,
+                };
+                int initial = 0;
+
+                r = jwt_verifier_set_jwks_url(v, &uc, &detail);
+                if (r < 0)
+                        return log_error_errno(r, "Refusing jwt.jwks_url: %s", detail ? detail : "out of memory");
+                /* An IdP that is down at boot does not stop the daemon: the
+                 * fetcher keeps trying, and static keys work meanwhile. */
+                r = jwt_verifier_start_jwks_fetcher(v, &initial, &detail);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to start the JWKS fetcher: %m");
+                if (initial < 0)
+                        log_warning("JWKS fetch from %s failed: %s; retrying in the background", c->jwt_jwks_url,
+                                    detail ? detail : "error");
+                else
+                        log_info("JWKS: %zu key(s) fetched from %s", jwt_verifier_n_remote_keys(v),
+                                 c->jwt_jwks_url);
+        }
+        if (jwt_verifier_n_keys(v) == 0 && !jwt_verifier_has_jwks_url(v))
                 return log_error_errno(EINVAL, "JWT is configured but no usable key was found");
 
-        log_info("JWT: %zu key(s) loaded", jwt_verifier_n_keys(v));
+        log_info("JWT: %zu static key(s) loaded", jwt_verifier_n_keys(v));
         *ret = TAKE_PTR(v);
         return 0;
 }
@@ -207,6 +224,16 @@ int server_init(Server *s, Config *c) {
                 return log_error_errno(r, "Failed to open the audit log %s: %m (set audit.file or "
                                           "SYSTEMMANAGER_AUDIT_LOG to a writable path)",
                                        c->audit_file);
+        {
+                _cleanup_free_ char *key = NULL, *initial = NULL;
+
+                if (asprintf(&key, "%s/audit.key", c->state_dir) < 0 ||
+                    asprintf(&initial, "%s/audit-initial.key", c->state_dir) < 0)
+                        return -ENOMEM;
+                r = audit_enable_seal(s->audit, key, initial, (unsigned) c->audit_checkpoint_every);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up audit sealing with %s: %m", key);
+        }
 
         /* A bad allowlist entry must stop the start: silently dropping it
          * could widen what the diagnostics may reach. */

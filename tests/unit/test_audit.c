@@ -15,6 +15,7 @@
 #include <openssl/sha.h>
 
 #include "audit/audit.h"
+#include "audit/verify.h"
 #include "common/cleanup.h"
 
 static char dir[] = "/tmp/sm-audit-XXXXXX";
@@ -28,6 +29,12 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
+        char p[300];
+
+        snprintf(p, sizeof p, "%s/audit.key", dir);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/audit-initial.key", dir);
+        unlink(p);
         unlink(path);
         rmdir(dir);
         return 0;
@@ -131,11 +138,117 @@ static void test_redact(void **state) {
         assert_null(strstr(s, "hunter2"));
 }
 
+static void rewrite_line(int which, const char *from, const char *to, bool drop) {
+        FILE *f = fopen(path, "re");
+        char *lines[64];
+        char buf[8192];
+        int n = 0;
+
+        assert_non_null(f);
+        while (n < 64 && fgets(buf, sizeof buf, f))
+                lines[n++] = strdup(buf);
+        fclose(f);
+        f = fopen(path, "we");
+        for (int i = 0; i < n; i++) {
+                if (i + 1 == which && drop) {
+                        free(lines[i]);
+                        continue;
+                }
+                if (i + 1 == which && from) {
+                        char *p = strstr(lines[i], from);
+                        assert_non_null(p);
+                        fprintf(f, "%.*s%s%s", (int) (p - lines[i]), lines[i], to, p + strlen(from));
+                } else
+                        fputs(lines[i], f);
+                free(lines[i]);
+        }
+        fclose(f);
+}
+
+static void test_seal_and_verify(void **state) {
+        char keypath[300], initpath[300], hex[80];
+        unsigned char key0[32], wrong[32] = { 1 };
+        AuditReport rep;
+        Audit *a = NULL;
+
+        unlink(path);
+        snprintf(keypath, sizeof keypath, "%s/audit.key", dir);
+        snprintf(initpath, sizeof initpath, "%s/audit-initial.key", dir);
+        unlink(keypath);
+        unlink(initpath);
+
+        assert_int_equal(audit_open(path, &a), 0);
+        assert_int_equal(audit_enable_seal(a, keypath, initpath, 3), 0);
+        for (int i = 0; i < 7; i++) {
+                _cleanup_json_ json_t *f = json_pack("{s:s,s:i}", "subject", "s", "i", i);
+                assert_int_equal(audit_append(a, "tool.call", f, false, NULL), 0);
+        }
+        audit_close(a);
+
+        FILE *kf = fopen(initpath, "re");
+        assert_non_null(kf);
+        assert_non_null(fgets(hex, sizeof hex, kf));
+        fclose(kf);
+        for (int i = 0; i < 32; i++) {
+                unsigned v;
+                assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+                key0[i] = (unsigned char) v;
+        }
+
+        /* 7 records + 2 checkpoints (after 3 and 6 records) = 9 lines; 1 unsealed. */
+        assert_int_equal(audit_verify_file(path, key0, &rep), 0);
+        assert_int_equal(rep.verdict, AUDIT_UNSEALED);
+        assert_int_equal(rep.lines, 9);
+        assert_int_equal(rep.checkpoints, 2);
+        assert_int_equal(rep.checkpoints_verified, 2);
+        assert_int_equal(rep.unsealed_lines, 1);
+
+        /* Reopen, seal: intact. The key evolved on disk, not back to K0. */
+        assert_int_equal(audit_open(path, &a), 0);
+        assert_int_equal(audit_enable_seal(a, keypath, initpath, 3), 0);
+        assert_int_equal(audit_seal(a), 0);
+        audit_close(a);
+        assert_int_equal(audit_verify_file(path, key0, &rep), 0);
+        assert_int_equal(rep.verdict, AUDIT_INTACT);
+        assert_int_equal(rep.checkpoints_verified, 3);
+
+        /* The wrong key: the first checkpoint fails. */
+        assert_int_equal(audit_verify_file(path, wrong, &rep), 0);
+        assert_int_equal(rep.verdict, AUDIT_TAMPERED);
+        assert_int_equal(rep.first_bad_line, 4);
+
+        /* An edited record breaks the next line's prev. */
+        rewrite_line(2, "\"i\":1", "\"i\":9", false);
+        assert_int_equal(audit_verify_file(path, NULL, &rep), 0);
+        assert_int_equal(rep.verdict, AUDIT_TAMPERED);
+        assert_int_equal(rep.first_bad_line, 3);
+}
+
+static void test_verify_removed_line(void **state) {
+        AuditReport rep;
+        Audit *a = NULL;
+
+        unlink(path);
+        assert_int_equal(audit_open(path, &a), 0);
+        for (int i = 0; i < 5; i++)
+                assert_int_equal(audit_append(a, "tool.call", NULL, false, NULL), 0);
+        audit_close(a);
+        assert_int_equal(audit_verify_file(path, NULL, &rep), 0);
+        assert_int_equal(rep.verdict, AUDIT_UNSEALED);
+        rewrite_line(3, NULL, NULL, true);
+        assert_int_equal(audit_verify_file(path, NULL, &rep), 0);
+        assert_int_equal(rep.verdict, AUDIT_TAMPERED);
+        assert_int_equal(rep.first_bad_line, 3);
+        assert_non_null(strstr(rep.reason, "seq 4, expected 3"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_chain_and_recovery),
                 cmocka_unit_test(test_reserved_fields_are_ours),
                 cmocka_unit_test(test_redact),
+                cmocka_unit_test(test_seal_and_verify),
+                cmocka_unit_test(test_verify_removed_line),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

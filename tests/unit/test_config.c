@@ -151,6 +151,7 @@ static void assert_config_equal(const Config *a, const Config *b) {
         assert_int_equal(a->auth_allow_query_token, b->auth_allow_query_token);
         assert_int_equal(a->auth_allow_disabled_on_network, b->auth_allow_disabled_on_network);
         assert_true(streq_ptr(a->audit_file, b->audit_file));
+        assert_int_equal(a->audit_checkpoint_every, b->audit_checkpoint_every);
         assert_int_equal(a->tools_timeout, b->tools_timeout);
         assert_int_equal(a->tools_long_timeout, b->tools_long_timeout);
         assert_int_equal(a->tools_max_output_bytes, b->tools_max_output_bytes);
@@ -609,7 +610,7 @@ static const ErrorCase error_cases[] = {
         { "audit:\n  fiel: /x\n",
           F ":2: unknown key 'audit.fiel' (did you mean 'audit.file'?)\n" },
         { "audit:\n  path: /x\n",
-          F ":2: unknown key 'audit.path'; valid keys in 'audit' are: file\n" },
+          F ":2: unknown key 'audit.path'; valid keys in 'audit' are: file, checkpoint_every\n" },
         { "jwtx:\n  secret: x\n",
           F ":1: unknown key 'jwtx' (did you mean 'jwt'?)\n" },
         { "server:\n  \"port 80\": 1\n",
