@@ -253,6 +253,8 @@ static int http_ensure_session(HttpConn *c) {
         return mcp_session_new(c->httpd->srv, TRANSPORT_HTTP, false, c->conn, c->httpd->outbox, &c->session);
 }
 
+static int http_body_complete(HttpConn *c);
+
 static int http_begin_mcp_post(HttpConn *c) {
         Httpd *h = c->httpd;
         Config *cfg = h->srv->config;
@@ -264,8 +266,7 @@ static int http_begin_mcp_post(HttpConn *c) {
         if ((n < 0 && !c->rest_tool[0]) || (n >= 0 && !media_type_is(buf, "application/json"))) {
                 c->rejecting = c->close_after = true;
                 return http_reject(c, 415, "http.unsupported_media_type",
-                                   "Unsupported Media Type: send the JSON-RPC message with "
-                                    "'Content-Type: application/json'");
+                                   "Unsupported Media Type: send the body with 'Content-Type: application/json'");
         }
 
         n = httpd_header(c->wsi, WSI_TOKEN_HTTP_ACCEPT, buf, sizeof buf);
@@ -338,6 +339,13 @@ static int http_begin_mcp_post(HttpConn *c) {
         mcp_session_set_identity(c->session, id);
         mcp_session_set_peer(c->session, &c->peer);
         c->want_body = true;
+
+        if (!c->body_pending) {
+                /* No body at all (no Content-Length, or 0): lws sends no BODY_COMPLETION. */
+                c->want_body = false;
+                c->body_done = true;
+                return http_body_complete(c);
+        }
 
         /* Slow bodies get the same deadline as slow headers. */
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, cfg->server_header_timeout);
