@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs every jq recipe of docs/audit.md against a log made by the real daemon
+# and checks each recipe's output. Usage: audit_recipes.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$1
+src=$2
+work=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+port=$((20000 + RANDOM % 20000))
+export SYSTEMMANAGER_SHARED_SECRET=$secret SYSTEMMANAGER_STATE_DIR=$work SYSTEMMANAGER_AUDIT_LOG=$work/audit.log
+export SYSTEMMANAGER_SERVER_PORT=$port SYSTEMMANAGER_SERVER_HOST=127.0.0.1
+"$build/systemmanager-mcp" 2>"$work/daemon.log" &
+pid=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+mint() { "$build/systemmanagerctl" token mint "$@" 2>/dev/null; }
+ro=$(mint --agent grafana-datasource --scopes readonly --ttl 1h)
+net=$(mint --agent netmon --scopes network:read --ttl 1h)
+bg=$(mint --agent ops-emergency-alice --scopes admin --ttl 1h --reason "INC-1: disk full")
+call() { # token tool args
+        curl -s "http://127.0.0.1:$port/mcp" -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+                -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$2\",\"arguments\":$3}}" >/dev/null
+}
+call "$ro" get_system_status '{}'
+call "$ro" get_top_processes '{"limit":3}'
+call "$ro" get_top_processes '{"limit":0}'
+call "$net" get_system_status '{}'
+call "$bg" get_system_status '{}'
+call "${ro%??}zz" get_system_status '{}'
+call "not-a-token" get_system_status '{}'
+curl -s "http://127.0.0.1:$port/mcp" -H 'Content-Type: application/json' -d '{}' >/dev/null
+kill "$pid"
+wait "$pid" || true
+pid=
+
+cd "$work"
+recipe() { # name → the command of that recipe in docs/audit.md
+        awk -v n="<!-- recipe: $1 -->" '$0 == n {f = 1; next} f && /^```sh$/ {g = 1; next} g && /^```$/ {exit} g {print}' \
+                "$src/docs/audit.md"
+}
+failed=0
+check() { # name, grep -E pattern the output must match
+        local cmd out
+        cmd=$(recipe "$1")
+        if [ -z "$cmd" ]; then echo "FAIL $1: recipe not found in docs/audit.md"; failed=1; return; fi
+        out=$(bash -c "$cmd")
+        if printf '%s\n' "$out" | grep -Eq "$2"; then
+                echo "ok   $1"
+        else
+                echo "FAIL $1: output does not match /$2/:"; printf '%s\n' "$out"; failed=1
+        fi
+}
+check failed-auth-by-ip '^ +3 127\.0\.0\.1$'
+check failed-auth-reasons '^ +2 auth\.invalid_token$'
+check denials '"subject":"netmon","tool":"get_system_status","error":"auth.insufficient_scope"'
+check denials "\"subject\":\"grafana-datasource\",\"tool\":\"get_top_processes\",\"error\":\"argument 'limit'"
+check break-glass '"subject":"ops-emergency-alice","tool":"get_system_status","decision":"allowed"'
+check results-by-tool '^ +2 get_system_status success$'
+check slowest '^\[\{"tool":"get_'
+check join '"decision":"allowed","result":"success"'
+"$build/systemmanagerctl" audit verify audit.log --key audit-initial.key >/dev/null || { echo "FAIL audit verify"; failed=1; }
+[ "$failed" -eq 0 ] && echo "all audit recipes passed"
+exit "$failed"
