@@ -130,14 +130,14 @@ static int http_respond_json(HttpConn *c, int status, json_t *j /* borrowed */) 
 
 /* Replies carrying our own bytes (McpReply) are taken over without copying. */
 static int http_respond_reply(HttpConn *c, McpReply *r) {
-        char buf[256];
+        char buf[512];
         int q;
 
         if (r->retry_after > 0)
                 c->retry_after = r->retry_after;
         if (r->auth_error != AUTH_OK) {
                 free(c->www_authenticate);
-                c->www_authenticate = strdup(httpd_www_authenticate(r->auth_error, r->missing_scopes, buf,
+                c->www_authenticate = strdup(httpd_www_authenticate(c->wsi, c->httpd, r->auth_error, r->missing_scopes, buf,
                                                                     sizeof buf));
         }
         q = http_respond(c, r->http_status ? r->http_status : 200, r->body ? r->body : "",
@@ -204,12 +204,12 @@ static bool accept_allows_json(const char *accept) {
 }
 
 static int http_auth_failed(HttpConn *c, AuthError e, const char *detail, bool jsonrpc, unsigned retry_after) {
-        char buf[256];
+        char buf[512];
 
         free(c->www_authenticate);
         c->www_authenticate = e == AUTH_ERR_RATE_LIMITED_IP || e == AUTH_ERR_RATE_LIMITED_IDENTITY
                                       ? NULL
-                                      : strdup(httpd_www_authenticate(e, NULL, buf, sizeof buf));
+                                      : strdup(httpd_www_authenticate(c->wsi, c->httpd, e, NULL, buf, sizeof buf));
         c->rejecting = true;
         c->retry_after = retry_after;
         if (jsonrpc) {
@@ -571,12 +571,12 @@ static int http_route(HttpConn *c, const char *path) {
                 bool metrics = streq(path, "/metrics");
                 ScopeSet need = SCOPE_BIT(SCOPE_HEALTH_READ) | (metrics ? SCOPE_BIT(SCOPE_METRICS_READ) : 0);
                 if ((id->scopes & need) != need) {
-                        char buf[160], missing[64], text[128];
+                        char buf[512], missing[64], text[128];
 
                         scopeset_format(need & ~id->scopes, missing, sizeof missing);
                         snprintf(text, sizeof text, "Missing required scopes: %s", missing);
                         free(c->www_authenticate);
-                        c->www_authenticate = strdup(httpd_www_authenticate(AUTH_ERR_INSUFFICIENT_SCOPE, missing,
+                        c->www_authenticate = strdup(httpd_www_authenticate(c->wsi, c->httpd, AUTH_ERR_INSUFFICIENT_SCOPE, missing,
                                                                             buf, sizeof buf));
                         return http_respond_error(c, 403, auth_error_code(AUTH_ERR_INSUFFICIENT_SCOPE), text);
                 }
@@ -661,7 +661,7 @@ static int http_send_now(HttpConn *c) {
 }
 
 static int http_confirm_upgrade(struct lws *wsi, Httpd *h, const char *what) {
-        char buf[256], msg[256], www[256];
+        char buf[256], msg[256], www[512];
         Peer peer;
 
         httpd_peer(wsi, TRANSPORT_WEBSOCKET, &peer);
@@ -711,7 +711,7 @@ static int http_confirm_upgrade(struct lws *wsi, Httpd *h, const char *what) {
                         json_object_set_new(j, "retry_after", json_integer(retry));
                 _cleanup_free_ char *b = j ? json_dumps(j, JSON_COMPACT) : NULL;
                 httpd_write_simple(wsi, auth_error_http_status(e), "application/json", b ? b : "{}",
-                                   b ? strlen(b) : 2, httpd_www_authenticate(e, NULL, www, sizeof www));
+                                   b ? strlen(b) : 2, httpd_www_authenticate(wsi, h, e, NULL, www, sizeof www));
                 return 1;
         }
         return 0;

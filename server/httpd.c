@@ -157,21 +157,33 @@ int httpd_check_origin(struct lws *wsi, Httpd *h, char *msg, size_t msgsize) {
         return -EPERM;
 }
 
-const char *httpd_www_authenticate(AuthError e, const char *scopes, char *buf, size_t size) {
+const char *httpd_www_authenticate(struct lws *wsi, Httpd *h, AuthError e, const char *scopes, char *buf,
+                                   size_t size) {
+        char host[256] = "", meta[400] = "";
+
+        /* RFC 9728 §5.1: point clients at the resource metadata. The Host
+         * header is echoed only when it is a plain host[:port]. */
+        if (httpd_header(wsi, WSI_TOKEN_HOST, host, sizeof host) > 0 &&
+            strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == strlen(host))
+                snprintf(meta, sizeof meta, ", resource_metadata=\"%s://%s/.well-known/oauth-protected-resource\"",
+                         h->srv->config->server_tls_cert ? "https" : "http", host);
+
         switch (e) {
         case AUTH_ERR_MISSING_TOKEN:
-                return "Bearer realm=\"systemmanager\"";
+                snprintf(buf, size, "Bearer realm=\"systemmanager\"%s", meta);
+                return buf;
         case AUTH_ERR_INSUFFICIENT_SCOPE:
         case AUTH_ERR_AUDIENCE_MISMATCH:
                 snprintf(buf, size,
                          "Bearer realm=\"systemmanager\", error=\"insufficient_scope\", "
-                         "error_description=\"%s\"%s%s%s",
+                         "error_description=\"%s\"%s%s%s%s",
                          auth_error_message(e), scopes ? ", scope=\"" : "", scopes ? scopes : "",
-                         scopes ? "\"" : "");
+                         scopes ? "\"" : "", meta);
                 return buf;
         default:
-                snprintf(buf, size, "Bearer realm=\"systemmanager\", error=\"invalid_token\", error_description=\"%s\"",
-                         auth_error_message(e));
+                snprintf(buf, size,
+                         "Bearer realm=\"systemmanager\", error=\"invalid_token\", error_description=\"%s\"%s",
+                         auth_error_message(e), meta);
                 return buf;
         }
 }

@@ -65,4 +65,5 @@ int httpd_write_simple(struct lws *wsi, int status, const char *content_type, co
                        const char *www_authenticate);
 
 /* The WWW-Authenticate value for an auth error. Static or into buf. */
-const char *httpd_www_authenticate(AuthError e, const char *scopes, char *buf, size_t size);
+const char *httpd_www_authenticate(struct lws *wsi, Httpd *h, AuthError e, const char *scopes, char *buf,
+                                   size_t size);
