@@ -33,6 +33,8 @@ static const Family families[] = {
         { "network", tools_network },
         { "diag", tools_diag },
         { "files", tools_files },
+        { "containers", tools_containers },
+        { "packages", tools_packages },
 };
 
 typedef struct Entry {

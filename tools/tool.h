@@ -151,3 +151,5 @@ extern const Tool tools_system[];
 extern const Tool tools_network[];      /* tools/network.c */
 extern const Tool tools_diag[];         /* tools/diag.c */
 extern const Tool tools_files[];        /* tools/files.c */
+extern const Tool tools_containers[];   /* tools/containers.c */
+extern const Tool tools_packages[];     /* tools/packages.c */
