@@ -127,6 +127,7 @@ static const ConfigSection config_sections[] = {
         { "docker", "The Docker Engine API (Docker or Podman's compatible service)." },
         { "packages", "The package backend." },
         { "rate_limit", "Throttling of failed authentication." },
+        { "approval", "Approvals for critical actions." },
 };
 
 static const ConfigKey config_keys[] = {
@@ -468,6 +469,20 @@ static const ConfigKey config_keys[] = {
                 FIELD(packages_backend), .choices = STRV("auto", "apt", "packagekit"),
                 .def = "auto",
                 .description = "Package backend: `apt` (apt-get/dpkg), `packagekit` (D-Bus), or `auto`.",
+        },
+
+        /* approval */
+        {
+                .section = "approval", .key = "timeout", .type = CONFIG_DURATION,
+                FIELD(approval_timeout), .min = 10, .max = T_DAY,
+                .def = "15m",
+                .description = "How long an approval request (and a granted approval) stays usable.",
+        },
+        {
+                .section = "approval", .key = "required_for", .type = CONFIG_STRV,
+                FIELD(approval_required_for),
+                .def = "critical",
+                .description = "What needs an approval: risk levels (`critical`, `high`) and/or tool names.",
         },
 
         /* rate_limit */

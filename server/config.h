@@ -77,6 +77,10 @@ typedef struct Config {
         /* packages */
         char *packages_backend;         /* auto | apt | packagekit */
 
+        /* approval */
+        int64_t approval_timeout;       /* seconds, 15 min */
+        char **approval_required_for;   /* "critical", "high", or tool names */
+
         /* rate_limit (failed authentication) */
         int rate_limit_auth_failures_per_ip;       /* 10 */
         int rate_limit_auth_failures_per_identity; /* 5 */

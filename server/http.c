@@ -52,6 +52,9 @@ typedef struct HttpConn {
         bool pipelined;
         const char *content_type;       /* of the response; NULL = application/json */
         char rest_tool[65];             /* POST /tool/{name}: the tool name, else "" */
+        bool rest;                      /* a REST endpoint: {"ok":...} bodies, not JSON-RPC */
+        char approval_id[40];           /* POST /approvals/{id}/{action} */
+        const char *approval_action;    /* "approve" | "deny" */
         bool rx_paused;                 /* rx held from body completion until the answer is out */
         bool body_done;                 /* BODY_COMPLETION seen for this request */                 /* a second request arrived early: ignore it, close after answering */
 } HttpConn;
@@ -70,6 +73,9 @@ static void http_reset_request(HttpConn *c) {
         c->allow = NULL;
         c->content_type = NULL;
         c->rest_tool[0] = 0;
+        c->rest = false;
+        c->approval_id[0] = 0;
+        c->approval_action = NULL;
         c->retry_after = 0;
         c->status = 0;
         c->wstate = HTTP_WRITE_IDLE;
@@ -234,7 +240,7 @@ static int http_auth_failed(HttpConn *c, AuthError e, const char *detail, bool j
  * error for /mcp, {"ok":false,"error":{...}} for /tool/{name}. */
 static int http_reject(HttpConn *c, int status, const char *code, const char *message) {
         c->rejecting = true;
-        if (c->rest_tool[0]) {
+        if (c->rest) {
                 _cleanup_json_ json_t *j = json_pack("{s:b,s:n,s:{s:s,s:s}}", "ok", 0, "result", "error", "code",
                                                      code, "message", message);
                 if (!j)
@@ -263,7 +269,7 @@ static int http_begin_mcp_post(HttpConn *c) {
 
         n = httpd_header(c->wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, buf, sizeof buf);
         /* REST callers (curl) may leave the type out; a wrong type is refused everywhere. */
-        if ((n < 0 && !c->rest_tool[0]) || (n >= 0 && !media_type_is(buf, "application/json"))) {
+        if ((n < 0 && !c->rest) || (n >= 0 && !media_type_is(buf, "application/json"))) {
                 c->rejecting = c->close_after = true;
                 return http_reject(c, 415, "http.unsupported_media_type",
                                    "Unsupported Media Type: send the body with 'Content-Type: application/json'");
@@ -304,7 +310,7 @@ static int http_begin_mcp_post(HttpConn *c) {
         AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &id, &detail, &retry);
         if (e != AUTH_OK) {
                 c->close_after = true;
-                return http_auth_failed(c, e, detail, !c->rest_tool[0], retry);
+                return http_auth_failed(c, e, detail, !c->rest, retry);
         }
 
         n = httpd_header(c->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, buf, sizeof buf);
@@ -365,7 +371,13 @@ static int http_body_complete(HttpConn *c) {
                 return http_respond_reply(c, &r);
         }
 
-        if (c->rest_tool[0])
+        if (c->approval_action)
+                q = mcp_approvals_request(c->httpd->srv, mcp_session_get_identity(c->session), &c->peer,
+                                          c->approval_id, c->approval_action, c->body ? c->body : "", c->body_len,
+                                          &r) < 0
+                            ? -ENOMEM
+                            : MCP_REPLY_NOW;
+        else if (c->rest_tool[0])
                 q = mcp_session_rest_call(c->session, c->rest_tool, c->body ? c->body : "", c->body_len, &r);
         else
                 q = mcp_session_handle(c->session, c->body ? c->body : "", c->body_len, &r);
@@ -544,7 +556,58 @@ static int http_route(HttpConn *c, const char *path) {
                         return j ? http_respond_json(c, 404, j) : -ENOMEM;
                 }
                 memcpy(c->rest_tool, name, l + 1);
+                c->rest = true;
                 return http_begin_mcp_post(c);
+        }
+
+        if (streq(path, "/approvals") || strncmp(path, "/approvals/", 11) == 0) {
+                char id[40] = "";
+                const char *action = NULL;
+                const char *rest = path[10] == '/' ? path + 11 : "";
+                size_t idl = strcspn(rest, "/");
+
+                c->rest = true;
+                if (idl >= sizeof id || strspn(rest, "abcdefghijklmnopqrstuvwxyz0123456789_") < idl) {
+                        c->rejecting = true;
+                        return http_respond_error(c, 404, "approval.unknown", "No such approval");
+                }
+                memcpy(id, rest, idl);
+                id[idl] = 0;
+                if (rest[idl] == '/') {
+                        action = rest + idl + 1;
+                        if (!streq(action, "approve") && !streq(action, "deny")) {
+                                c->rejecting = true;
+                                return http_respond_error(c, 404, "http.not_found",
+                                                          "Not Found: use /approvals/{id}/approve or /deny");
+                        }
+                }
+                if (action) {
+                        if (method != LWSHUMETH_POST || !id[0]) {
+                                c->allow = "POST";
+                                c->rejecting = c->close_after = true;
+                                return http_respond_error(c, 405, "http.method_not_allowed",
+                                                          "Method Not Allowed: POST /approvals/{id}/approve|deny");
+                        }
+                        memcpy(c->approval_id, id, idl + 1);
+                        c->approval_action = streq(action, "approve") ? "approve" : "deny";
+                        return http_begin_mcp_post(c);
+                }
+                if (method != LWSHUMETH_GET) {
+                        c->allow = "GET";
+                        c->rejecting = c->close_after = true;
+                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed: use GET");
+                }
+                _cleanup_identity_ Identity *who = NULL;
+                const char *detail = NULL;
+                unsigned retry = 0;
+                AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &who, &detail, &retry);
+                if (e != AUTH_OK)
+                        return http_auth_failed(c, e, detail, false, retry);
+                McpReply rep = {};
+                int q = mcp_approvals_request(h->srv, who, &c->peer, id[0] ? id : NULL, NULL, NULL, 0, &rep);
+                if (q < 0)
+                        return q;
+                return http_respond_reply(c, &rep);
         }
 
         if (streq(path, "/whoami") || streq(path, "/health") || streq(path, "/metrics")) {

@@ -116,6 +116,8 @@ typedef struct Job {
         const Tool *tool;
         json_t *args;
         bool rest;                      /* reply as POST /tool/{name} JSON, not JSON-RPC */
+        bool plan_only;                 /* compute the dry run for approval request approval_id */
+        char approval_id[32];
         int64_t started_usec;
 } Job;
 
@@ -459,6 +461,41 @@ static json_t *tool_result_json(const Job *j, ToolCall *call, int r) {
         return result;
 }
 
+static int approval_required_reply(McpReply *ret, bool rest, json_t *rpc_id, const Tool *t, const char *id,
+                                   json_t *plan);
+
+/* Computes the dry run of a call that needs approval, attaches it to the
+ * request, and answers "approval required" with it. */
+static void job_run_plan(Job *j, ToolCall *call) {
+        Server *srv = j->server;
+        McpReply rep = {};
+        int r;
+
+        call->cancelled = &j->cancelled;
+        r = j->tool->plan(call);
+        json_t *plan = r < 0 ? json_pack("{s:s}", "error", call->error[0] ? call->error : strerror(-r))
+                             : json_incref(call->result);
+        if (plan)
+                approval_set_plan(srv->approvals, j->approval_id, json_incref(plan));
+        (void) approval_required_reply(&rep, j->rest, j->rpc_id, j->tool, j->approval_id, plan);
+        json_decref(plan);
+        json_decref(call->result);
+        free(call->text);
+
+        OutboxItem *item = calloc(1, sizeof *item);
+        if (item) {
+                item->body = TAKE_PTR(rep.body);
+                item->body_len = rep.body_len;
+                item->conn = conn_ref_ref(j->conn);
+                item->job = j;
+                item->http_status = rep.http_status;
+                item->final = true;
+                outbox_push(j->outbox, item);
+        }
+        mcp_reply_done(&rep);
+        job_unref(j);
+}
+
 static void job_run(void *userdata) {
         Job *j = userdata;
         Server *srv = j->server;
@@ -471,6 +508,11 @@ static void job_run(void *userdata) {
                 .progress_userdata = j,
         };
         int r;
+
+        if (j->plan_only) {
+                job_run_plan(j, &call);
+                return;
+        }
 
         r = tool_run(&call);
         int64_t duration_ms = (now_usec() - j->started_usec) / 1000;
@@ -575,6 +617,29 @@ static int call_refuse(McpReply *ret, bool rest, json_t *rpc_id, CallFailure why
         return mcp_reply_error(ret, map[why].mcp_status, rpc_id, map[why].rpc_code, message, data);
 }
 
+/* Whether approval.required_for names this tool or its risk. */
+static bool approval_required(Server *srv, const Tool *t) {
+        for (char **i = srv->config->approval_required_for; i && *i; i++)
+                if (streq(*i, t->name) || (streq(*i, "critical") && t->risk >= RISK_CRITICAL) ||
+                    (streq(*i, "high") && t->risk >= RISK_HIGH))
+                        return true;
+        return false;
+}
+
+static int approval_required_reply(McpReply *ret, bool rest, json_t *rpc_id, const Tool *t, const char *id,
+                                   json_t *plan /* borrowed */) {
+        char msg[512];
+
+        snprintf(msg, sizeof msg,
+                 "Approval required for %s: an approver runs 'systemmanagerctl approvals approve %s'; then repeat "
+                 "the same call with %s",
+                 t->name, id, rest ? "\"approval_id\" in the body" : "_meta.approval_id");
+        json_t *data = json_pack("{s:s,s:s,s:s}", "code", "approval.required", "approval_id", id, "state", "pending");
+        if (data && plan)
+                json_object_set(data, "plan", plan);
+        return call_refuse(ret, rest, rpc_id, CALL_APPROVAL_REQUIRED, msg, data);
+}
+
 /* The one gate path for MCP tools/call and REST POST /tool/{name}. `args`
  * may be NULL (no arguments). */
 static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *args, json_t *meta, bool rest,
@@ -643,17 +708,68 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
                 return call_refuse(ret, rest, rpc_id, CALL_BAD_ARGUMENTS, msg, NULL);
         }
 
-        /* Gate 4: approval. Critical tools need an approval bound to this exact
-         * call; until the approval queue exists they are refused, never run. */
-        if (t->risk >= RISK_CRITICAL) {
-                json_object_set_new(f, "decision", json_string("denied"));
-                json_object_set_new(f, "error", json_string("approval required; approvals not configured"));
-                r = audit_append(srv->audit, "tool.call", f, true, NULL);
+        /* Gate 4: approval, bound to this exact call (tool, canonical arguments,
+         * subject, token id), single use, expiring, never self-granted. */
+        _cleanup_free_ char *approver = NULL;
+        const char *approval_id = NULL;
+        bool needs_plan = false;
+        char new_id[32] = "";
+        if (approval_required(srv, t)) {
+                json_t *aid = meta ? json_object_get(meta, "approval_id") : NULL;
+                const char *subject = s->identity ? s->identity->subject : "";
+                const char *jti = s->identity ? s->identity->token_id : NULL;
+                char binding[65];
+
+                r = approval_binding(t->name, a, subject, jti, binding);
                 if (r < 0)
-                        log_error_errno(r, "Failed to write audit record: %m");
-                snprintf(msg, sizeof msg, "Approval required for %s, and no approval mechanism is configured",
-                         t->name);
-                return call_refuse(ret, rest, rpc_id, CALL_APPROVAL_REQUIRED, msg, NULL);
+                        return r;
+
+                if (s->identity && s->identity->auto_approve) {
+                        /* Pre-approval is a claim an admin minted into the token;
+                         * nothing a caller sends can grant it. */
+                        approver = strdup("pre-approved token");
+                        if (!approver)
+                                return -ENOMEM;
+                } else if (json_is_string(aid)) {
+                        approval_id = json_string_value(aid);
+                        ApprovalCheck chk = approval_consume(srv->approvals, approval_id, binding, &approver);
+                        if (chk != APPROVAL_OK) {
+                                static const char *const why[] = {
+                                        [APPROVAL_UNKNOWN] = "is unknown (or expired long ago)",
+                                        [APPROVAL_MISMATCH] = "was requested for another call (tool, arguments, "
+                                                              "caller or token differ)",
+                                        [APPROVAL_IS_PENDING] = "is still pending: an approver must grant it first",
+                                        [APPROVAL_IS_DENIED] = "was denied",
+                                        [APPROVAL_IS_EXPIRED] = "has expired: repeat the call without it to ask again",
+                                        [APPROVAL_IS_USED] = "was already used (approvals are single-use)",
+                                };
+                                json_object_set_new(f, "decision", json_string("denied"));
+                                json_object_set_new(f, "approval_id", json_string(approval_id));
+                                json_object_set_new(f, "error", json_string(why[chk]));
+                                r = audit_append(srv->audit, "tool.call", f, true, NULL);
+                                if (r < 0)
+                                        log_error_errno(r, "Failed to write audit record: %m");
+                                snprintf(msg, sizeof msg, "Approval %.40s %s", approval_id, why[chk]);
+                                return call_refuse(ret, rest, rpc_id, CALL_APPROVAL_REQUIRED, msg,
+                                                   json_pack("{s:s,s:s,s:s}", "code", "approval.required",
+                                                             "approval_id", approval_id, "state",
+                                                             chk == APPROVAL_IS_PENDING ? "pending" : "unusable"));
+                        }
+                } else {
+                        r = approval_request(srv->approvals, t->name, a, subject, jti, NULL, new_id);
+                        if (r < 0)
+                                return call_refuse(ret, rest, rpc_id, CALL_BUSY,
+                                                   "Too many approval requests are pending; retry later", NULL);
+                        json_object_set_new(f, "decision", json_string("approval_required"));
+                        json_object_set_new(f, "approval_id", json_string(new_id));
+                        r = audit_append(srv->audit, "approval.requested", f, true, NULL);
+                        if (r < 0)
+                                log_error_errno(r, "Failed to write audit record: %m");
+                        if (!t->plan)
+                                return approval_required_reply(ret, rest, rpc_id, t, new_id, NULL);
+                        /* The dry run runs on a worker; its completion answers. */
+                        needs_plan = true;
+                }
         }
 
         if (s->stateful && s->n_inflight >= (size_t) srv->config->server_max_inflight_per_connection) {
@@ -665,8 +781,15 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
                 return call_refuse(ret, rest, rpc_id, CALL_STOPPING, "Server is shutting down", NULL);
 
         /* Gate 5: the decision is on record (durably for high/critical) before the action starts. */
-        json_object_set_new(f, "decision", json_string("allowed"));
-        r = audit_append(srv->audit, "tool.call", f, t->risk >= RISK_HIGH, NULL);
+        if (!needs_plan) {
+                json_object_set_new(f, "decision", json_string(approver ? "approved" : "allowed"));
+                if (approver)
+                        json_object_set_new(f, "approver", json_string(approver));
+                if (approval_id)
+                        json_object_set_new(f, "approval_id", json_string(approval_id));
+                r = audit_append(srv->audit, "tool.call", f, t->risk >= RISK_HIGH, NULL);
+        } else
+                r = 0;
         if (r < 0) {
                 log_error_errno(r, "Failed to write audit record, refusing %s: %m", t->name);
                 return call_refuse(ret, rest, rpc_id, CALL_INTERNAL,
@@ -689,6 +812,8 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
         j->tool = t;
         j->args = TAKE_PTR(a);
         j->rest = rest;
+        j->plan_only = needs_plan;
+        memcpy(j->approval_id, new_id, sizeof new_id);
         j->started_usec = now_usec();
 
         /* The session's list holds one reference, the worker another. */
@@ -759,7 +884,15 @@ int mcp_session_rest_call(McpSession *s, const char *tool_name, const char *buf,
                 json_object_del(args, "auto_approve");
         }
 
-        r = tools_call(s, NULL, tool_name, args, NULL, true, ret);
+        /* "approval_id" beside the arguments is the REST form of _meta.approval_id. */
+        _cleanup_json_ json_t *meta = NULL;
+        json_t *aid = args ? json_object_get(args, "approval_id") : NULL;
+        if (aid) {
+                meta = json_pack("{s:O}", "approval_id", aid);
+                json_object_del(args, "approval_id");
+        }
+
+        r = tools_call(s, NULL, tool_name, args, meta, true, ret);
         if (r < 0)
                 return r;
         return r == MCP_REPLY_LATER ? MCP_REPLY_LATER : MCP_REPLY_NOW;
@@ -839,4 +972,87 @@ int mcp_session_handle(McpSession *s, const char *buf, size_t len, McpReply *ret
         if (r < 0)
                 return r;
         return r == MCP_REPLY_LATER ? MCP_REPLY_LATER : MCP_REPLY_NOW;
+}
+
+/* Approvals over HTTP --------------------------------------------------- */
+
+static int rest_reply(McpReply *ret, int status, json_t *j /* stolen */) {
+        return reply_set(ret, status, j);
+}
+
+static int rest_fail(McpReply *ret, int status, const char *code, const char *message) {
+        return reply_set(ret, status, json_pack("{s:b,s:{s:s,s:s}}", "ok", 0, "error", "code", code, "message", message));
+}
+
+int mcp_approvals_request(Server *srv, Identity *id, const Peer *peer, const char *approval_id, const char *action,
+                          const char *body, size_t len, McpReply *ret) {
+        *ret = (McpReply) {};
+
+        /* Deciding for others needs its own scope. */
+        if (!id || !scopeset_has(id->scopes, SCOPE_APPROVALS_WRITE)) {
+                int r = rest_fail(ret, 403, auth_error_code(AUTH_ERR_INSUFFICIENT_SCOPE),
+                                  "Missing required scopes: approvals:write");
+                if (r >= 0) {
+                        ret->auth_error = AUTH_ERR_INSUFFICIENT_SCOPE;
+                        ret->missing_scopes = strdup("approvals:write");
+                }
+                return r;
+        }
+
+        if (!approval_id) {
+                json_t *list = approval_list_json(srv->approvals);
+                return rest_reply(ret, 200, list ? json_pack("{s:b,s:o}", "ok", 1, "approvals", list) : NULL);
+        }
+        if (!action) {
+                json_t *a = approval_get_json(srv->approvals, approval_id);
+                if (!a)
+                        return rest_fail(ret, 404, "approval.unknown", "No such approval (or it expired long ago)");
+                return rest_reply(ret, 200, json_pack("{s:b,s:o}", "ok", 1, "approval", a));
+        }
+
+        bool approve = streq(action, "approve");
+        const char *reason = NULL;
+        _cleanup_json_ json_t *b = NULL;
+        if (len > 0) {
+                json_error_t e;
+                b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+                if (!json_is_object(b))
+                        return rest_fail(ret, 400, "request.invalid", "The body must be a JSON object like "
+                                                                      "{\"reason\":\"...\"}");
+                json_t *rj = json_object_get(b, "reason");
+                if (rj && (!json_is_string(rj) || json_string_length(rj) > 1024))
+                        return rest_fail(ret, 400, "request.invalid", "\"reason\" must be a string of at most 1024 "
+                                                                      "bytes");
+                reason = json_string_value(rj);
+        }
+        if (!approve && (!reason || !*reason))
+                return rest_fail(ret, 400, "request.invalid", "Denying needs a reason: {\"reason\":\"...\"}");
+
+        _cleanup_json_ json_t *rec = NULL;
+        int r = approval_decide(srv->approvals, approval_id, approve, id->subject, reason, &rec);
+        if (r == -ENOENT)
+                return rest_fail(ret, 404, "approval.unknown", "No such approval (or it expired long ago)");
+        if (r == -EPERM)
+                return rest_fail(ret, 403, "approval.self", "The requester cannot decide on their own request");
+        if (r == -EALREADY)
+                return rest_fail(ret, 409, "approval.decided", "The approval is no longer pending (decided, used "
+                                                               "or expired)");
+        if (r < 0)
+                return r;
+
+        _cleanup_json_ json_t *f = json_pack("{s:s,s:s,s:O,s:O,s:O}", "approval_id", approval_id, "approver",
+                                             id->subject, "subject", json_object_get(rec, "requester"), "tool",
+                                             json_object_get(rec, "tool"), "args", json_object_get(rec, "args"));
+        if (f) {
+                json_object_set_new(f, "peer", peer_to_json(peer));
+                json_object_set_new(f, "decision", json_string(approve ? "approved" : "denied"));
+                if (reason)
+                        json_object_set_new(f, "reason", json_string(reason));
+                if (id->token_id)
+                        json_object_set_new(f, "approver_token_id", json_string(id->token_id));
+                r = audit_append(srv->audit, approve ? "approval.approved" : "approval.denied", f, true, NULL);
+                if (r < 0)
+                        log_error_errno(r, "Failed to write audit record: %m");
+        }
+        return rest_reply(ret, 200, json_pack("{s:b,s:O}", "ok", 1, "approval", rec));
 }

@@ -87,6 +87,13 @@ int mcp_session_handle(McpSession *s, const char *buf, size_t len, McpReply *ret
  * 422 invalid arguments, 429/503 busy, 500 tool failure. */
 int mcp_session_rest_call(McpSession *s, const char *tool_name, const char *buf, size_t len, McpReply *ret);
 
+/* GET /approvals (approval_id NULL), GET /approvals/{id} (action NULL), POST
+ * /approvals/{id}/approve|deny with an optional {"reason":...} body (required
+ * for deny). Needs approvals:write; the requester can never decide. Decisions
+ * are audited (approval.approved / approval.denied, fdatasync'ed). */
+int mcp_approvals_request(Server *srv, Identity *id, const Peer *peer, const char *approval_id, const char *action,
+                          const char *body, size_t len, McpReply *ret);
+
 /* Accounts for an outbox item taken by a transport once it has been sent or
  * dropped: frees the item, and for final items ends the job (s may be NULL
  * when the session is gone). Call on the transport's thread. */

@@ -10,6 +10,7 @@
 
 #include "audit/audit.h"
 #include "scopes/auth.h"
+#include "scopes/approvals.h"
 #include "scopes/ratelimit.h"
 #include "server/config.h"
 #include "server/worker.h"
@@ -23,6 +24,7 @@ typedef struct Server {
         WorkerPool *pool;               /* owned */
         RateLimit *rl_ip;               /* failed authentications per client IP */
         RateLimit *rl_identity;         /* scope denials per verified subject */
+        ApprovalStore *approvals;       /* pending and decided approvals */
         NetPolicy *net_policy;          /* owned; tool_env.net borrows it */
         ToolEnv tool_env;
 

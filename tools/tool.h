@@ -62,6 +62,9 @@ typedef struct Tool {
         const char *input_schema;       /* JSON Schema subset, additionalProperties:false */
         const char *output_schema;
         ToolHandler handler;
+        /* Optional dry run for approval requests: like a handler, but only
+         * describes what the call would do (call->result = the plan). */
+        ToolHandler plan;
 } Tool;
 
 /* Progress sink: called from the tool's thread; may be NULL. */

@@ -179,6 +179,8 @@ static void assert_config_equal(const Config *a, const Config *b) {
         }
         assert_true(streq_ptr(a->docker_socket, b->docker_socket));
         assert_true(streq_ptr(a->packages_backend, b->packages_backend));
+        assert_int_equal(a->approval_timeout, b->approval_timeout);
+        assert_int_equal(strv_length(a->approval_required_for), strv_length(b->approval_required_for));
         assert_int_equal(a->rate_limit_auth_failures_per_ip, b->rate_limit_auth_failures_per_ip);
         assert_int_equal(a->rate_limit_auth_failures_per_identity, b->rate_limit_auth_failures_per_identity);
         assert_int_equal(a->rate_limit_window, b->rate_limit_window);
@@ -640,9 +642,9 @@ static const ErrorCase error_cases[] = {
           F ":2: anchors ('&h') are not supported; write the value out in full\n" },
         { "a: &a [x, x]\nb: &b [*a, *a]\n",
           F ":1: anchors ('&a') are not supported; write the value out in full\n"
-          F ":1: unknown key 'a'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit\n"
+          F ":1: unknown key 'a'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit, approval\n"
           F ":2: anchors ('&b') are not supported; write the value out in full\n"
-          F ":2: unknown key 'b'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit\n"
+          F ":2: unknown key 'b'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit, approval\n"
           F ":2: aliases ('*a') are not supported; write the value out in full\n"
           F ":2: aliases ('*a') are not supported; write the value out in full\n" },
         { "server: &s\n  port: 1\nauth: *s\n",
@@ -823,7 +825,7 @@ static void test_file_errors(void **state) {
                 assert_int_equal(load_yaml(&c, deep, &err), -EINVAL);
                 assert_string_equal(err,
                                     "config.yaml:1: unknown key 'x'; valid keys at the top level are: state_dir, "
-                                    "server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit\n"
+                                    "server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit, approval\n"
                                     "config.yaml:1: nesting is too deep\n");
                 free(err);
         }

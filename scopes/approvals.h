@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Approvals for critical actions. An approval is bound to a hash of (tool,
+ * canonical arguments, requester subject, token jti), single-use, expiring,
+ * and never granted by the requester. In-memory and bounded; thread-safe.
+ * No transport knowledge. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+typedef enum ApprovalState {
+        APPROVAL_PENDING,
+        APPROVAL_APPROVED,
+        APPROVAL_DENIED,
+        APPROVAL_EXPIRED,
+        APPROVAL_CONSUMED,
+        _APPROVAL_STATE_MAX,
+} ApprovalState;
+
+const char *approval_state_to_string(ApprovalState s);
+
+typedef struct ApprovalStore ApprovalStore;
+
+/* `ttl_sec`: how long a request (and a granted approval) stays usable.
+ * `max_pending`: bound on pending requests (per store). */
+int approval_store_new(int64_t ttl_sec, unsigned max_pending, ApprovalStore **ret);
+ApprovalStore *approval_store_free(ApprovalStore *s);
+
+/* The binding: hex SHA-256 of tool NUL canonical-args NUL subject NUL jti. */
+int approval_binding(const char *tool, json_t *args, const char *subject, const char *jti, char ret[static 65]);
+
+/* Creates a pending request. `plan` (stolen, may be NULL) is the dry run
+ * shown to approvers. Returns 0 and the new id ("apr_" + 24 hex) in ret_id,
+ * -EBUSY when too many are pending, -ENOMEM. */
+int approval_request(ApprovalStore *s, const char *tool, json_t *args, const char *subject, const char *jti,
+                     json_t *plan, char ret_id[static 32]);
+
+/* Attaches a dry-run plan to a request computed later (stolen). */
+void approval_set_plan(ApprovalStore *s, const char *id, json_t *plan);
+
+typedef enum ApprovalCheck {
+        APPROVAL_OK,            /* approved for this exact call: now consumed */
+        APPROVAL_UNKNOWN,       /* no such id (or expired and forgotten) */
+        APPROVAL_MISMATCH,      /* bound to another call, caller or token */
+        APPROVAL_IS_PENDING,
+        APPROVAL_IS_DENIED,
+        APPROVAL_IS_EXPIRED,
+        APPROVAL_IS_USED,
+} ApprovalCheck;
+
+/* Checks `id` against this call and, when approved, consumes it (single
+ * use). *ret_approver (may be NULL) gets a malloc'd copy of who granted it. */
+ApprovalCheck approval_consume(ApprovalStore *s, const char *id, const char *binding, char **ret_approver);
+
+/* Grants or denies a pending request. Returns 0, -ENOENT unknown, -EPERM
+ * when `approver` is the requester, -EALREADY when not pending (expired,
+ * decided). On success *ret (may be NULL) is the record as JSON. */
+int approval_decide(ApprovalStore *s, const char *id, bool approve, const char *approver, const char *reason,
+                    json_t **ret);
+
+/* Records as JSON: one (NULL if unknown), or all not yet forgotten. */
+json_t *approval_get_json(ApprovalStore *s, const char *id);
+json_t *approval_list_json(ApprovalStore *s);
