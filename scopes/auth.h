@@ -95,6 +95,7 @@ typedef struct AuthConfig {
 } AuthConfig;
 
 typedef struct Auth Auth;
+typedef struct JwtVerifier JwtVerifier;
 
 /* Creates the auth chain. `hmac` may be NULL (no HMAC source); ownership of
  * hmac passes to the Auth. Returns 0 or -ENOMEM.
@@ -104,8 +105,14 @@ typedef struct Auth Auth;
 int auth_new(const AuthConfig *cfg, HmacKey *hmac, Auth **ret);
 Auth *auth_free(Auth *a);
 
+/* Adds the JWT verifier (scopes/jose.h) to the chain; ownership passes to
+ * the Auth (a previous one is freed). Call before the first authentication.
+ * A token with exactly two dots goes to the JWT verifier and never to HMAC;
+ * anything else goes to HMAC and never to the JWT verifier. */
+void auth_set_jwt(Auth *a, JwtVerifier *jwt);
+
 /* True when a credential must be presented (mode required, or optional with a
- * credential source configured). */
+ * credential source, HMAC or JWT, configured). */
 bool auth_required(const Auth *a);
 
 /* Authenticates an "Authorization" header value (may be NULL when absent).

@@ -264,6 +264,10 @@ int server_init(Server *s, Config *c) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up rate limiting: %m");
 
+        r = approval_store_new(c->approval_timeout, 1024, &s->approvals);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up approvals: %m");
+
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         unsigned threads = c->server_worker_threads > 0 ? (unsigned) c->server_worker_threads
                                                         : (unsigned) (ncpu < 2 ? 2 : ncpu > 16 ? 16 : ncpu);
@@ -279,5 +283,6 @@ void server_done(Server *s) {
         s->audit = audit_close(s->audit);
         s->auth = auth_free(s->auth);
         s->rl_ip = ratelimit_free(s->rl_ip);
+        s->approvals = approval_store_free(s->approvals);
         s->rl_identity = ratelimit_free(s->rl_identity);
 }
