@@ -4,8 +4,8 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libwebsockets-dev libjansson-dev libssl-dev libyaml-dev
-            libseccomp-dev libsystemd-dev libsqlite3-dev)
-test_pkgs=(libcmocka-dev curl jq ca-certificates)
+            libseccomp-dev libsystemd-dev libsqlite3-dev libcurl4-openssl-dev)
+test_pkgs=(libcmocka-dev curl jq ca-certificates iputils-ping traceroute)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;

@@ -11,7 +11,7 @@ out=${FUZZ_OUT:-build-fuzz}
 mkdir -p "$out"
 
 core=$(ls common/*.c scopes/*.c tools/*.c audit/*.c server/*.c | grep -v '^server/main\.c$')
-libs="libwebsockets jansson libcrypto libssl yaml-0.1 libsystemd"
+libs="libwebsockets jansson libcrypto libssl yaml-0.1 libsystemd libcurl"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -DSM_VERSION=\"fuzz\" -I."
 
 harnesses=("$@")
@@ -23,7 +23,7 @@ for h in "${harnesses[@]}"; do
         echo "=== fuzz_$h: building"
         # shellcheck disable=SC2086
         clang $cflags $(pkg-config --cflags $libs) "tests/fuzz/fuzz_$h.c" $core -o "$out/fuzz_$h" \
-                $(pkg-config --libs $libs) -lpthread
+                $(pkg-config --libs $libs) -lresolv -lpthread
         corpus="$out/corpus-$h"
         mkdir -p "$corpus"
         [ -d "tests/fuzz/corpus/$h" ] && cp -n tests/fuzz/corpus/$h/* "$corpus"/ 2>/dev/null || true

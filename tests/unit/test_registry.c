@@ -39,6 +39,16 @@ static void test_init_idempotent(void **state) {
 static const char *const expected_tools[] = {
         "get_system_status",
         "get_top_processes",
+        "get_network_status",
+        "get_network_io_counters",
+        "get_active_connections",
+        "ping_host",
+        "dns_lookup",
+        "test_port_connectivity",
+        "traceroute",
+        "check_ssl_certificate",
+        "http_request_test",
+        "file_operations",
 };
 
 static void test_catalogue(void **state) {
