@@ -15,6 +15,7 @@
 #include "scopes/auth.h"
 #include "scopes/scope.h"
 #include "audit/verify.h"
+#include "cli/client.h"
 #include "common/encoding.h"
 #include "server/config.h"
 
@@ -34,6 +35,8 @@ static void help_main(void) {
                "  token verify   Check a token and print its claims\n"
                "  audit verify   Check the audit log's hash chain and sealed checkpoints\n"
                "  audit tail     Print (and follow) audit records, filtered\n"
+               "  approvals      list | show ID | approve ID [--reason R] | deny ID --reason R\n"
+               "  call TOOL      Call a tool: --arg k=v ... or --json '{...}'\n"
                "\n"
                "Options:\n"
                "  -c, --config FILE   Daemon configuration to take the secret from (default " DEFAULT_CONFIG ")\n"
@@ -654,6 +657,233 @@ static int cmd_audit_tail(int argc, char *argv[], const char *config_path) {
         return 0;
 }
 
+/* Prints a REST/JSON-RPC answer and maps it to an exit code. */
+static int print_answer(long status, const char *body, bool json) {
+        json_error_t e;
+        _cleanup_json_ json_t *j = json_loads(body, 0, &e);
+
+        if (json || !j) {
+                printf("%s\n", body);
+                return status >= 200 && status < 300 ? 0 : 1;
+        }
+        json_t *err = json_object_get(j, "error");
+        if (status < 200 || status >= 300 || (err && !json_is_null(err))) {
+                const char *m = json_string_value(json_object_get(err, "message"));
+                if (!m)
+                        m = json_string_value(json_object_get(j, "message"));
+                fprintf(stderr, "error (HTTP %ld): %s\n", status, m ? m : body);
+                return 1;
+        }
+        _cleanup_free_ char *s = json_dumps(j, JSON_INDENT(2));
+        printf("%s\n", s ? s : body);
+        return 0;
+}
+
+static int cmd_approvals(int argc, char *argv[]) {
+        enum { ARG_REASON = 0x100, ARG_JSON };
+        static const struct option options[] = {
+                { "reason", required_argument, NULL, ARG_REASON },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        const char *reason = NULL;
+        bool json = false;
+        int c, r;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_REASON: reason = optarg; break;
+                case ARG_JSON: json = true; break;
+                case 'h':
+                        printf("Usage: systemmanagerctl approvals list|show ID|approve ID [--reason R]|deny ID --reason R\n\n"
+                               "Talks to the daemon (SYSTEMMANAGER_URL, SYSTEMMANAGER_TOKEN or the cli.yaml profile);\n"
+                               "the token needs approvals:write and must not be the requester's.\n");
+                        return 0;
+                default: return EXIT_USAGE;
+                }
+        if (optind >= argc) {
+                fprintf(stderr, "systemmanagerctl: approvals needs list, show, approve or deny\n");
+                return EXIT_USAGE;
+        }
+        const char *verb = argv[optind], *id = optind + 1 < argc ? argv[optind + 1] : NULL;
+        bool needs_id = !streq(verb, "list");
+        if ((!streq(verb, "list") && !streq(verb, "show") && !streq(verb, "approve") && !streq(verb, "deny")) ||
+            (needs_id && (!id || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(id)))) {
+                fprintf(stderr, "systemmanagerctl: usage: approvals list | show ID | approve ID | deny ID --reason R\n");
+                return EXIT_USAGE;
+        }
+        if (streq(verb, "deny") && (!reason || !*reason)) {
+                fprintf(stderr, "systemmanagerctl: deny needs --reason TEXT\n");
+                return EXIT_USAGE;
+        }
+
+        CliTarget t;
+        if (cli_target_load(&t) < 0)
+                return 1;
+        char path[128];
+        _cleanup_free_ char *body = NULL;
+        const char *method = "GET";
+        if (streq(verb, "list"))
+                snprintf(path, sizeof path, "/approvals");
+        else if (streq(verb, "show"))
+                snprintf(path, sizeof path, "/approvals/%s", id);
+        else {
+                snprintf(path, sizeof path, "/approvals/%s/%s", id, verb);
+                method = "POST";
+                _cleanup_json_ json_t *b = reason ? json_pack("{s:s}", "reason", reason) : json_object();
+                body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+                if (!body) {
+                        cli_target_done(&t);
+                        return 1;
+                }
+        }
+        long status = 0;
+        _cleanup_free_ char *resp = NULL;
+        r = cli_http(&t, method, path, body, &status, &resp);
+        cli_target_done(&t);
+        if (r < 0)
+                return 1;
+
+        if (!json && streq(verb, "list") && status == 200) {
+                json_error_t e;
+                _cleanup_json_ json_t *j = json_loads(resp, 0, &e);
+                json_t *arr = json_object_get(j, "approvals");
+                size_t i;
+                json_t *a;
+
+                printf("%-28s %-9s %-24s %-20s %s\n", "ID", "STATE", "TOOL", "REQUESTER", "EXPIRES");
+                json_array_foreach(arr, i, a)
+                        printf("%-28s %-9s %-24s %-20s %s\n", json_string_value(json_object_get(a, "id")),
+                               json_string_value(json_object_get(a, "state")),
+                               json_string_value(json_object_get(a, "tool")),
+                               json_string_value(json_object_get(a, "requester")),
+                               json_string_value(json_object_get(a, "expires_at")));
+                return 0;
+        }
+        return print_answer(status, resp, json);
+}
+
+/* --arg k=v: v is JSON when it parses as JSON (numbers, true, [..]), else a string. */
+static int add_arg(json_t *args, const char *kv) {
+        const char *eq = strchr(kv, '=');
+        json_error_t e;
+
+        if (!eq || eq == kv)
+                return -EINVAL;
+        _cleanup_free_ char *key = strndup(kv, (size_t) (eq - kv));
+        if (!key)
+                return -ENOMEM;
+        json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, &e);
+        if (!v)
+                v = json_string(eq + 1);
+        return json_object_set_new(args, key, v) < 0 ? -ENOMEM : 0;
+}
+
+static int cmd_call(int argc, char *argv[]) {
+        enum { ARG_ARG = 0x100, ARG_JSONARGS, ARG_OUTJSON, ARG_APPROVAL };
+        static const struct option options[] = {
+                { "arg", required_argument, NULL, ARG_ARG },
+                { "json", required_argument, NULL, ARG_JSONARGS },
+                { "output-json", no_argument, NULL, ARG_OUTJSON },
+                { "approval-id", required_argument, NULL, ARG_APPROVAL },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        _cleanup_json_ json_t *args = json_object();
+        const char *approval = NULL;
+        bool out_json = false;
+        int c, r;
+
+        if (!args)
+                return 1;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_ARG:
+                        if (add_arg(args, optarg) < 0) {
+                                fprintf(stderr, "systemmanagerctl: --arg takes KEY=VALUE\n");
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case ARG_JSONARGS: {
+                        json_error_t e;
+                        json_t *j = json_loads(optarg, JSON_REJECT_DUPLICATES, &e);
+                        if (!json_is_object(j)) {
+                                json_decref(j);
+                                fprintf(stderr, "systemmanagerctl: --json needs a JSON object: %s\n", e.text);
+                                return EXIT_USAGE;
+                        }
+                        json_object_update(args, j);
+                        json_decref(j);
+                        break;
+                }
+                case ARG_OUTJSON: out_json = true; break;
+                case ARG_APPROVAL: approval = optarg; break;
+                case 'h':
+                        printf("Usage: systemmanagerctl call TOOL [--arg KEY=VALUE ...] [--json '{...}']\n"
+                               "                              [--approval-id ID] [--output-json]\n\n"
+                               "Call a tool over MCP and print its text (or, with --output-json, its structured\n"
+                               "result). VALUE is JSON when it parses as JSON (5, true, [1,2]), else a string.\n"
+                               "Exit 0 success, 1 tool or server error, 2 usage.\n");
+                        return 0;
+                default: return EXIT_USAGE;
+                }
+        if (optind + 1 != argc) {
+                fprintf(stderr, "systemmanagerctl: call needs exactly one TOOL name (see --help)\n");
+                return EXIT_USAGE;
+        }
+
+        _cleanup_json_ json_t *req = json_pack("{s:s,s:i,s:s,s:{s:s,s:O}}", "jsonrpc", "2.0", "id", 1, "method",
+                                               "tools/call", "params", "name", argv[optind], "arguments", args);
+        if (req && approval)
+                json_object_set_new(json_object_get(req, "params"), "_meta", json_pack("{s:s}", "approval_id", approval));
+        _cleanup_free_ char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+        if (!body)
+                return 1;
+
+        CliTarget t;
+        if (cli_target_load(&t) < 0)
+                return 1;
+        long status = 0;
+        _cleanup_free_ char *resp = NULL;
+        r = cli_http(&t, "POST", "/mcp", body, &status, &resp);
+        cli_target_done(&t);
+        if (r < 0)
+                return 1;
+
+        json_error_t e;
+        _cleanup_json_ json_t *j = json_loads(resp, 0, &e);
+        json_t *err = json_object_get(j, "error");
+        if (!j || err) {
+                const char *m = json_string_value(json_object_get(err, "message"));
+                fprintf(stderr, "error (HTTP %ld): %s\n", status, m ? m : resp);
+                json_t *aid = json_object_get(json_object_get(err, "data"), "approval_id");
+                if (json_is_string(aid))
+                        fprintf(stderr, "approval: %s (after approval: systemmanagerctl call %s ... --approval-id %s)\n",
+                                json_string_value(aid), argv[optind], json_string_value(aid));
+                return 1;
+        }
+        json_t *res = json_object_get(j, "result");
+        bool is_error = json_is_true(json_object_get(res, "isError"));
+        if (out_json) {
+                json_t *sc = json_object_get(res, "structuredContent");
+                _cleanup_free_ char *s = json_dumps(sc ? sc : res, JSON_INDENT(2));
+                printf("%s\n", s ? s : "null");
+        } else {
+                size_t i;
+                json_t *item;
+                json_array_foreach(json_object_get(res, "content"), i, item) {
+                        const char *text = json_string_value(json_object_get(item, "text"));
+                        if (text)
+                                fprintf(is_error ? stderr : stdout, "%s%s", text,
+                                        text[0] && text[strlen(text) - 1] == '\n' ? "" : "\n");
+                }
+        }
+        return is_error ? 1 : 0;
+}
+
 int main(int argc, char *argv[]) {
         const char *config_path = NULL;
         int i = 1;
@@ -693,6 +923,10 @@ int main(int argc, char *argv[]) {
                 if (streq(argv[i + 1], "verify"))
                         return cmd_token_verify(argc - i - 1, argv + i + 1, config_path);
         }
+        if (streq(argv[i], "approvals"))
+                return cmd_approvals(argc - i, argv + i);
+        if (streq(argv[i], "call"))
+                return cmd_call(argc - i, argv + i);
         if (streq(argv[i], "audit") && i + 1 < argc) {
                 if (streq(argv[i + 1], "verify"))
                         return cmd_audit_verify(argc - i - 1, argv + i + 1, config_path);
