@@ -33,6 +33,14 @@ call "$bg" get_system_status '{}'
 call "${ro%??}zz" get_system_status '{}'
 call "not-a-token" get_system_status '{}'
 curl -s "http://127.0.0.1:$port/mcp" -H 'Content-Type: application/json' -d '{}' >/dev/null
+
+# docs/metrics.md lists exactly the metrics /metrics serves.
+served=$(curl -s "http://127.0.0.1:$port/metrics" -H "Authorization: Bearer $ro" | awk '/^systemmanager_/ {sub(/[{ ].*/, ""); print}' | sort -u)
+documented=$(grep -o '^| `systemmanager_[a-z_]*' "$src/docs/metrics.md" | sed 's/^| `//' | sort -u)
+if [ -z "$served" ] || [ "$served" != "$documented" ]; then
+        echo "FAIL metrics: served and documented differ:"; diff <(echo "$served") <(echo "$documented") || true
+        metrics_failed=1
+fi
 kill "$pid"
 wait "$pid" || true
 pid=
@@ -63,5 +71,6 @@ check results-by-tool '^ +2 get_system_status success$'
 check slowest '^\[\{"tool":"get_'
 check join '"decision":"allowed","result":"success"'
 "$build/systemmanagerctl" audit verify audit.log --key audit-initial.key >/dev/null || { echo "FAIL audit verify"; failed=1; }
-[ "$failed" -eq 0 ] && echo "all audit recipes passed"
+[ -n "${metrics_failed:-}" ] && failed=1
+[ "$failed" -eq 0 ] && echo "all audit recipes passed; docs/metrics.md matches /metrics"
 exit "$failed"
