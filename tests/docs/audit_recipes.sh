@@ -30,6 +30,7 @@ call "$ro" get_top_processes '{"limit":3}'
 call "$ro" get_top_processes '{"limit":0}'
 call "$net" get_system_status '{}'
 call "$bg" get_system_status '{}'
+call "$bg" http_request_test "{\"url\":\"http://127.0.0.1:$port/healthz\"}"
 call "${ro%??}zz" get_system_status '{}'
 call "not-a-token" get_system_status '{}'
 curl -s "http://127.0.0.1:$port/mcp" -H 'Content-Type: application/json' -d '{}' >/dev/null
@@ -66,6 +67,7 @@ check failed-auth-by-ip '^ +3 127\.0\.0\.1$'
 check failed-auth-reasons '^ +2 auth\.invalid_token$'
 check denials '"subject":"netmon","tool":"get_system_status","error":"auth.insufficient_scope"'
 check denials "\"subject\":\"grafana-datasource\",\"tool\":\"get_top_processes\",\"error\":\"argument 'limit'"
+check risky-by-subject '^ +1 ops-emergency-alice http_request_test allowed$'
 check break-glass '"subject":"ops-emergency-alice","tool":"get_system_status","decision":"allowed"'
 check results-by-tool '^ +2 get_system_status success$'
 check slowest '^\[\{"tool":"get_'
