@@ -124,10 +124,9 @@ static int ws_message(WsConn *c) {
         McpReply r = {};
         int q;
 
-        if (atomic_load(&c->httpd->srv->stopping)) {
-                lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *) "server stopping", 15);
-                return -1;
-        }
+        /* While stopping, messages are still answered (new tool calls get
+         * "shutting down"), so replies of calls in flight are never cut off;
+         * the 1001 close follows once nothing is left to send. */
         q = mcp_session_handle(c->session, c->msg, c->msg_len, &r);
         c->msg_len = 0;
         if (q < 0)
