@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -350,6 +351,70 @@ static bool identity_allows(const Identity *id, const Tool *t) {
         return id && scopeset_has(id->scopes, t->scope);
 }
 
+typedef struct PageCache {
+        bool used;
+        ScopeSet scopes;
+        size_t start, page_size, next;
+        char *json;
+} PageCache;
+
+static PageCache page_cache[32];
+static pthread_mutex_t page_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The serialised "tools" array of one tools/list page for a scope set, and
+ * the index where the next page starts. New malloc'd string or NULL. */
+static char *tools_page(ScopeSet scopes, size_t start, size_t *ret_next) {
+        char *out = NULL;
+
+        pthread_mutex_lock(&page_cache_lock);
+        for (size_t k = 0; k < ELEMENTSOF(page_cache); k++) {
+                PageCache *e = &page_cache[k];
+                if (e->used && e->scopes == scopes && e->start == start && e->page_size == page_size) {
+                        out = strdup(e->json);
+                        *ret_next = e->next;
+                        pthread_mutex_unlock(&page_cache_lock);
+                        return out;
+                }
+        }
+        pthread_mutex_unlock(&page_cache_lock);
+
+        _cleanup_json_ json_t *tools = json_array();
+        size_t n = tool_count(), i = start, listed = 0;
+        if (!tools)
+                return NULL;
+        for (; i < n && listed < page_size; i++) {
+                const Tool *t = tool_at(i);
+
+                /* Deny by default: a tool the caller cannot call is not shown. */
+                if (!scopeset_has(scopes, t->scope))
+                        continue;
+                if (json_array_append_new(tools, tool_describe(t)) < 0)
+                        return NULL;
+                listed++;
+        }
+        /* Skip ahead over tools this caller cannot see, so a last page is not empty. */
+        while (i < n && !scopeset_has(scopes, tool_at(i)->scope))
+                i++;
+        out = json_dumps(tools, JSON_COMPACT);
+        if (!out)
+                return NULL;
+        *ret_next = i;
+
+        pthread_mutex_lock(&page_cache_lock);
+        for (size_t k = 0; k < ELEMENTSOF(page_cache); k++) {
+                PageCache *e = &page_cache[k];
+                if (!e->used) {
+                        char *copy = strdup(out);
+                        if (copy)
+                                *e = (PageCache) { .used = true, .scopes = scopes, .start = start,
+                                                   .page_size = page_size, .next = i, .json = copy };
+                        break;
+                }
+        }
+        pthread_mutex_unlock(&page_cache_lock);
+        return out;
+}
+
 static int method_tools_list(McpSession *s, RpcMessage *m, McpReply *ret) {
         json_t *cursor = m->params ? json_object_get(m->params, "cursor") : NULL;
         size_t start = 0, n = tool_count();
@@ -375,35 +440,28 @@ static int method_tools_list(McpSession *s, RpcMessage *m, McpReply *ret) {
                 start = v;
         }
 
-        _cleanup_json_ json_t *tools = json_array();
-        if (!tools)
+        /* The page for a scope set never changes while we run: serialise it once. */
+        ScopeSet scopes = s->identity ? s->identity->scopes : 0;
+        size_t next = 0;
+        _cleanup_free_ char *page = tools_page(scopes, start, &next);
+        if (!page)
                 return -ENOMEM;
 
-        size_t i = start, listed = 0;
-        for (; i < n && listed < page_size; i++) {
-                const Tool *t = tool_at(i);
-
-                /* Deny by default: a tool the caller cannot call is not shown. */
-                if (!identity_allows(s->identity, t))
-                        continue;
-                if (json_array_append_new(tools, tool_describe(t)) < 0)
-                        return -ENOMEM;
-                listed++;
-        }
-        /* Skip ahead over tools this caller cannot see, so a last page is not empty. */
-        while (i < n && !identity_allows(s->identity, tool_at(i)))
-                i++;
-
-        json_t *result = json_pack("{s:O}", "tools", tools);
-        if (!result)
+        _cleanup_free_ char *id = json_dumps(m->id, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!id)
                 return -ENOMEM;
-        if (i < n) {
-                char next[32];
-
-                snprintf(next, sizeof next, "c1.%zu", i);
-                json_object_set_new(result, "nextCursor", json_string(next));
+        char cursor_part[48] = "";
+        if (next < n)
+                snprintf(cursor_part, sizeof cursor_part, ",\"nextCursor\":\"c1.%zu\"", next);
+        int l = asprintf(&ret->body, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"tools\":%s%s}}", id, page,
+                         cursor_part);
+        if (l < 0) {
+                ret->body = NULL;
+                return -ENOMEM;
         }
-        return reply_set(ret, 200, rpc_result_new(m->id, result));
+        ret->body_len = (size_t) l;
+        ret->http_status = 200;
+        return 0;
 }
 
 static void job_progress(void *userdata, double progress, double total, const char *message) {
