@@ -567,6 +567,10 @@ static void job_run(void *userdata) {
         };
         int r;
 
+        int limit = j->tool->flags & TOOL_LONG_RUNNING ? srv->tool_env.long_timeout_sec : srv->tool_env.timeout_sec;
+        if (limit > 0)
+                call.deadline_usec = (uint64_t) j->started_usec + (uint64_t) limit * 1000000;
+
         if (j->plan_only) {
                 job_run_plan(j, &call);
                 return;
@@ -574,6 +578,12 @@ static void job_run(void *userdata) {
 
         r = tool_run(&call);
         int64_t duration_ms = (now_usec() - j->started_usec) / 1000;
+        bool cancelled = atomic_load(&j->cancelled);
+        if (r < 0 && !cancelled && call.deadline_usec && now_usec() >= call.deadline_usec)
+                snprintf(call.error, sizeof call.error, "timed out after %d s (tools.%s)", limit,
+                         j->tool->flags & TOOL_LONG_RUNNING ? "long_timeout" : "timeout");
+        else if (r < 0 && cancelled)
+                snprintf(call.error, sizeof call.error, "cancelled by the client");
 
         if (r < 0)
                 atomic_fetch_add(&srv->n_tool_errors, 1);
@@ -616,6 +626,13 @@ static void job_run(void *userdata) {
                 item->job = j;
                 item->http_status = 200;
                 item->final = true;
+                /* MCP: no response for a request the client cancelled (HTTP still
+                 * answers: its request is still waiting on the connection). */
+                if (cancelled && j->peer.transport != TRANSPORT_HTTP && j->peer.transport != TRANSPORT_REST) {
+                        free(item->body);
+                        item->body = NULL;
+                        item->body_len = 0;
+                }
         }
 
         json_decref(call.result);
@@ -837,6 +854,10 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
         }
         if (atomic_load(&srv->stopping))
                 return call_refuse(ret, rest, rpc_id, CALL_STOPPING, "Server is shutting down", NULL);
+
+        if (s->identity && s->identity->break_glass)
+                log_warning("Break-glass call: %s by %s (reason: %s)", t->name, s->identity->subject,
+                            s->identity->reason ? s->identity->reason : "-");
 
         /* Gate 5: the decision is on record (durably for high/critical) before the action starts. */
         if (!needs_plan) {

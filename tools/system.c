@@ -54,14 +54,6 @@ static inline void fclosep(FILE **f) {
 
 /* Small helpers ------------------------------------------------------------ */
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-                return 0;
-        return (uint64_t) ts.tv_sec * 1000000ull + (uint64_t) ts.tv_nsec / 1000ull;
-}
-
 /* Rounds a non-negative value to two decimals so JSON carries 12.34, not
  * 12.3399999. Avoids libm. */
 static double round2(double x) {

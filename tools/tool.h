@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "common/timeutil.h"
 #include "scopes/scope.h"
 
 typedef enum Risk {
@@ -75,6 +76,7 @@ struct ToolCall {
         json_t *args;                   /* borrowed, already validated against input_schema */
         const ToolEnv *env;             /* borrowed */
         atomic_bool *cancelled;         /* may be NULL; tools poll it in loops */
+        uint64_t deadline_usec;         /* CLOCK_MONOTONIC µs; 0 = none. tool_cancelled() is true past it */
         ToolProgressFn progress;
         void *progress_userdata;
 
@@ -93,8 +95,11 @@ int tool_error(ToolCall *call, int r, const char *fmt, ...) __attribute__((forma
 /* Emits a progress notification if the caller asked for it. */
 void tool_progress(ToolCall *call, double progress, double total, const char *message);
 
+/* True when the caller cancelled the call or its time (tools.timeout, or
+ * tools.long_timeout for TOOL_LONG_RUNNING) is up: every loop polls it. */
 static inline bool tool_cancelled(const ToolCall *call) {
-        return call->cancelled && atomic_load(call->cancelled);
+        return (call->cancelled && atomic_load(call->cancelled)) ||
+               (call->deadline_usec && now_usec() >= call->deadline_usec);
 }
 
 /* Registry ---------------------------------------------------------------- */
