@@ -199,6 +199,11 @@ int audit_reopen(Audit *a) {
         /* A fresh file continues the chain: its first prev is our last hash. */
         a->end = fstat(fd, &st) == 0 ? st.st_size : 0;
         pthread_mutex_unlock(&a->lock);
+
+        /* Say so in the chain: after logrotate this is the new file's first
+         * line, and its prev is the old file's last hash. */
+        _cleanup_json_ json_t *f = json_pack("{s:s,s:s}", "path", a->path, "reason", "reopened (SIGHUP)");
+        (void) audit_append(a, "audit.reopened", f, true, NULL);
         return 0;
 }
 
