@@ -15,7 +15,9 @@
 #include "scopes/auth.h"
 #include "scopes/scope.h"
 #include "audit/verify.h"
+#include "audit/audit.h"
 #include "cli/client.h"
+#include "scopes/tokenstore.h"
 #include "common/encoding.h"
 #include "server/config.h"
 
@@ -33,6 +35,7 @@ static void help_main(void) {
                "Commands:\n"
                "  token mint     Mint a short-lived HMAC bearer token\n"
                "  token verify   Check a token and print its claims\n"
+               "  token revoke   Revoke a token (--jti, --token) or every token of an agent (--agent)\n"
                "  audit verify   Check the audit log's hash chain and sealed checkpoints\n"
                "  audit tail     Print (and follow) audit records, filtered\n"
                "  approvals      list | show ID | approve ID [--reason R] | deny ID --reason R\n"
@@ -376,11 +379,17 @@ static int cmd_token_verify(int argc, char *argv[], const char *config_path) {
                 hmac_key_free(key);
                 return 1;
         }
+        /* Revocations, when the token database can be read here. */
+        TokenStore *store = NULL;
+        if (config_finalize(&cfg, NULL) >= 0 && access(cfg.service_tokens_db, R_OK) == 0 &&
+            tokenstore_open(cfg.service_tokens_db, &store) >= 0)
+                auth_set_store(auth, store);
 
         _cleanup_identity_ Identity *id = NULL;
         const char *detail = NULL;
         AuthError e = auth_authenticate_token(auth, token, strlen(token), now_epoch(), &id, &detail);
         auth_free(auth);
+        tokenstore_free(store);
 
         if (e != AUTH_OK) {
                 if (json) {
@@ -884,6 +893,112 @@ static int cmd_call(int argc, char *argv[]) {
         return is_error ? 1 : 0;
 }
 
+static int cmd_token_revoke(int argc, char *argv[], const char *config_path) {
+        enum { ARG_JTI = 0x100, ARG_AGENT, ARG_TOKEN, ARG_REASON, ARG_SECRET };
+        static const struct option options[] = {
+                { "jti", required_argument, NULL, ARG_JTI },
+                { "agent", required_argument, NULL, ARG_AGENT },
+                { "token", required_argument, NULL, ARG_TOKEN },
+                { "reason", required_argument, NULL, ARG_REASON },
+                { "secret-file", required_argument, NULL, ARG_SECRET },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        const char *jti = NULL, *agent = NULL, *token = NULL, *reason = NULL, *secret_file = NULL;
+        _cleanup_(config_done) Config cfg = {};
+        int c, r;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_JTI: jti = optarg; break;
+                case ARG_AGENT: agent = optarg; break;
+                case ARG_TOKEN: token = optarg; break;
+                case ARG_REASON: reason = optarg; break;
+                case ARG_SECRET: secret_file = optarg; break;
+                case 'h':
+                        printf("Usage: systemmanagerctl token revoke --jti ID | --agent NAME | --token T [--reason TEXT]\n\n"
+                               "Revoke one token (by jti, or by giving the token itself), or every token of an agent\n"
+                               "issued until now. Written to the token database (service_tokens.db) that the\n"
+                               "running daemon reads: effective at its next request, without rotating the secret.\n"
+                               "Recorded in the audit log as token.revoked.\n");
+                        return 0;
+                default: return EXIT_USAGE;
+                }
+        if (!!jti + !!agent + !!token != 1 || optind < argc) {
+                fprintf(stderr, "systemmanagerctl: give exactly one of --jti, --agent or --token (see --help)\n");
+                return EXIT_USAGE;
+        }
+
+        int64_t expires = 0;
+        if (token) {
+                HmacKey *key = NULL;
+                if (make_key(config_path, secret_file, &key, &cfg) < 0)
+                        return 1;
+                _cleanup_identity_ Identity *id = NULL;
+                const char *detail = NULL;
+                AuthError e = hmac_token_verify(key, token, strlen(token), now_epoch(), &id, &detail);
+                hmac_key_free(key);
+                if (e != AUTH_OK || !id->token_id) {
+                        fprintf(stderr, "systemmanagerctl: not a valid token with a jti (%s%s%s); use --jti or --agent\n",
+                                auth_error_message(e), detail ? ": " : "", detail ? detail : "");
+                        return 1;
+                }
+                jti = strdupa(id->token_id);
+                expires = id->expires_at;
+        } else {
+                r = config_init_defaults(&cfg);
+                const char *path = config_path;
+                if (!path && access(DEFAULT_CONFIG, R_OK) == 0)
+                        path = DEFAULT_CONFIG;
+                if (r < 0 || (path && config_load_file(&cfg, path, stderr) < 0) ||
+                    config_apply_env(&cfg, environ, stderr) < 0)
+                        return 1;
+        }
+        if (config_finalize(&cfg, stderr) < 0)
+                return 1;
+
+        TokenStore *store = NULL;
+        r = tokenstore_open(cfg.service_tokens_db, &store);
+        if (r < 0) {
+                fprintf(stderr, "systemmanagerctl: cannot open the token database %s: %s\n", cfg.service_tokens_db,
+                        strerror(-r));
+                return 1;
+        }
+        char by[64];
+        snprintf(by, sizeof by, "systemmanagerctl (uid %u)", (unsigned) getuid());
+        r = agent ? tokenstore_revoke_agent(store, agent, now_epoch(), reason, by)
+                  : tokenstore_revoke_jti(store, jti, expires, reason, by);
+        tokenstore_free(store);
+        if (r < 0) {
+                fprintf(stderr, "systemmanagerctl: failed to record the revocation: %s\n", strerror(-r));
+                return 1;
+        }
+
+        /* Into the same chain the daemon writes (appends are flock'ed). */
+        Audit *audit = NULL;
+        if (audit_open(cfg.audit_file, &audit) >= 0) {
+                _cleanup_json_ json_t *f = json_pack("{s:s,s:s}", "subject", by, "approver", by);
+                if (f && agent)
+                        json_object_set_new(f, "agent", json_string(agent));
+                else if (f)
+                        json_object_set_new(f, "token_id", json_string(jti));
+                if (f && reason)
+                        json_object_set_new(f, "reason", json_string(reason));
+                if (audit_append(audit, "token.revoked", f, true, NULL) < 0)
+                        fprintf(stderr, "systemmanagerctl: warning: revoked, but the audit record failed\n");
+                audit_close(audit);
+        } else
+                fprintf(stderr, "systemmanagerctl: warning: revoked, but the audit log %s is not writable here\n",
+                        cfg.audit_file);
+
+        if (agent)
+                printf("revoked every token of agent %s issued until now\n", agent);
+        else
+                printf("revoked token %s\n", jti);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         const char *config_path = NULL;
         int i = 1;
@@ -922,6 +1037,8 @@ int main(int argc, char *argv[]) {
                         return cmd_token_mint(argc - i - 1, argv + i + 1, config_path);
                 if (streq(argv[i + 1], "verify"))
                         return cmd_token_verify(argc - i - 1, argv + i + 1, config_path);
+                if (streq(argv[i + 1], "revoke"))
+                        return cmd_token_revoke(argc - i - 1, argv + i + 1, config_path);
         }
         if (streq(argv[i], "approvals"))
                 return cmd_approvals(argc - i, argv + i);

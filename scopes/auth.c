@@ -8,6 +8,7 @@
 
 #include "common/cleanup.h"
 #include "scopes/auth.h"
+#include "scopes/tokenstore.h"
 #include "scopes/jose.h"
 
 #define AUTH_DEFAULT_MAX_TOKEN_BYTES 8192
@@ -17,6 +18,7 @@ struct Auth {
         AuthConfig cfg;
         HmacKey *hmac;          /* owned; NULL = no HMAC source */
         JwtVerifier *jwt;       /* owned; NULL = no JWT source */
+        TokenStore *store;      /* borrowed; revocations */
 };
 
 static const struct {
@@ -186,6 +188,8 @@ AuthError auth_authenticate_token(Auth *a, const char *token, size_t len, int64_
                 e = jwt_verify(a->jwt, token, len, now, &id, ret_detail);
                 if (e != AUTH_OK)
                         return e;
+                if (a->store && tokenstore_is_revoked(a->store, id))
+                        return auth_fail(ret_detail, AUTH_ERR_TOKEN_REVOKED, "token revoked (by jti or by agent)");
                 *ret = TAKE_PTR(id);
                 if (ret_detail)
                         *ret_detail = NULL;
@@ -205,6 +209,10 @@ AuthError auth_authenticate_token(Auth *a, const char *token, size_t len, int64_
          * secret leaked to someone who does): refuse rather than trust it. */
         if (id->issued_at > 0 && id->expires_at - id->issued_at > a->cfg.max_ttl_seconds)
                 return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "token lifetime exceeds the configured maximum");
+
+        /* Checked last: only a token that would otherwise be valid is "revoked". */
+        if (a->store && tokenstore_is_revoked(a->store, id))
+                return auth_fail(ret_detail, AUTH_ERR_TOKEN_REVOKED, "token revoked (by jti or by agent)");
 
         *ret = TAKE_PTR(id);
         if (ret_detail)
@@ -252,4 +260,8 @@ AuthError auth_authenticate_header(Auth *a, const char *authorization, int64_t n
         }
 
         return auth_authenticate_token(a, token, token_len, now, ret, ret_detail);
+}
+
+void auth_set_store(Auth *a, TokenStore *store) {
+        a->store = store;
 }

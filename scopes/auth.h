@@ -95,6 +95,7 @@ typedef struct AuthConfig {
 } AuthConfig;
 
 typedef struct Auth Auth;
+struct TokenStore;
 typedef struct JwtVerifier JwtVerifier;
 
 /* Creates the auth chain. `hmac` may be NULL (no HMAC source); ownership of
@@ -126,3 +127,7 @@ AuthError auth_authenticate_header(Auth *a, const char *authorization, int64_t n
 /* Same with a bare token string (stdio's SYSTEMMANAGER_TOKEN, ?token=). */
 AuthError auth_authenticate_token(Auth *a, const char *token, size_t len, int64_t now,
                                   Identity **ret, const char **ret_detail);
+
+/* Makes the chain refuse revoked tokens (AUTH_ERR_TOKEN_REVOKED) per
+ * `store` (borrowed; must outlive the Auth). NULL turns the check off. */
+void auth_set_store(Auth *a, struct TokenStore *store);

@@ -128,6 +128,7 @@ static const ConfigSection config_sections[] = {
         { "packages", "The package backend." },
         { "rate_limit", "Throttling of failed authentication." },
         { "approval", "Approvals for critical actions." },
+        { "service_tokens", "Persistent token state: revocations." },
 };
 
 static const ConfigKey config_keys[] = {
@@ -469,6 +470,18 @@ static const ConfigKey config_keys[] = {
                 FIELD(packages_backend), .choices = STRV("auto", "apt", "packagekit"),
                 .def = "auto",
                 .description = "Package backend: `apt` (apt-get/dpkg), `packagekit` (D-Bus), or `auto`.",
+        },
+
+        /* service_tokens */
+        {
+                .section = "service_tokens", .key = "db", .type = CONFIG_PATH,
+                FIELD(service_tokens_db),
+                .example = "/var/lib/systemmanager/tokens.db",
+                .env_aliases = STRV("SYSTEMMANAGER_SERVICE_TOKEN_DB"),
+                .doc_default = "`<state_dir>/tokens.db`",
+                .description = "SQLite database of revocations (by jti and by agent), shared by the daemon and "
+                               "`systemmanagerctl token revoke`; a revocation takes effect at the daemon's next "
+                               "request.",
         },
 
         /* approval */
@@ -2109,6 +2122,16 @@ int config_finalize(Config *c, FILE *errors) {
                 if (len == 1)   /* state_dir "/" */
                         memmove(audit, audit + 1, strlen(audit));
                 c->audit_file = TAKE_PTR(audit);
+        }
+        if (!c->service_tokens_db) {
+                size_t len = strlen(c->state_dir);
+
+                while (len > 1 && c->state_dir[len - 1] == '/')
+                        len--;
+                if (asprintf(&c->service_tokens_db, "%.*s/tokens.db", (int) len, len == 1 ? "" : c->state_dir) < 0) {
+                        c->service_tokens_db = NULL;
+                        return -ENOMEM;
+                }
         }
         return 0;
 }

@@ -77,6 +77,9 @@ typedef struct Config {
         /* packages */
         char *packages_backend;         /* auto | apt | packagekit */
 
+        /* service_tokens */
+        char *service_tokens_db;        /* SQLite file; default <state_dir>/tokens.db; SYSTEMMANAGER_SERVICE_TOKEN_DB */
+
         /* approval */
         int64_t approval_timeout;       /* seconds, 15 min */
         char **approval_required_for;   /* "critical", "high", or tool names */

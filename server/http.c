@@ -55,6 +55,7 @@ typedef struct HttpConn {
         bool rest;                      /* a REST endpoint: {"ok":...} bodies, not JSON-RPC */
         char approval_id[40];           /* POST /approvals/{id}/{action} */
         const char *approval_action;    /* "approve" | "deny" */
+        bool tokens_revoke;             /* POST /tokens/revoke */
         bool rx_paused;                 /* rx held from body completion until the answer is out */
         bool body_done;                 /* BODY_COMPLETION seen for this request */                 /* a second request arrived early: ignore it, close after answering */
 } HttpConn;
@@ -76,6 +77,7 @@ static void http_reset_request(HttpConn *c) {
         c->rest = false;
         c->approval_id[0] = 0;
         c->approval_action = NULL;
+        c->tokens_revoke = false;
         c->retry_after = 0;
         c->status = 0;
         c->wstate = HTTP_WRITE_IDLE;
@@ -371,7 +373,12 @@ static int http_body_complete(HttpConn *c) {
                 return http_respond_reply(c, &r);
         }
 
-        if (c->approval_action)
+        if (c->tokens_revoke)
+                q = mcp_tokens_revoke(c->httpd->srv, mcp_session_get_identity(c->session), &c->peer,
+                                      c->body ? c->body : "", c->body_len, &r) < 0
+                            ? -ENOMEM
+                            : MCP_REPLY_NOW;
+        else if (c->approval_action)
                 q = mcp_approvals_request(c->httpd->srv, mcp_session_get_identity(c->session), &c->peer,
                                           c->approval_id, c->approval_action, c->body ? c->body : "", c->body_len,
                                           &r) < 0
@@ -557,6 +564,17 @@ static int http_route(HttpConn *c, const char *path) {
                 }
                 memcpy(c->rest_tool, name, l + 1);
                 c->rest = true;
+                return http_begin_mcp_post(c);
+        }
+
+        if (streq(path, "/tokens/revoke")) {
+                c->rest = true;
+                if (method != LWSHUMETH_POST) {
+                        c->allow = "POST";
+                        c->rejecting = c->close_after = true;
+                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed: use POST");
+                }
+                c->tokens_revoke = true;
                 return http_begin_mcp_post(c);
         }
 

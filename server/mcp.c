@@ -1135,3 +1135,75 @@ int mcp_approvals_request(Server *srv, Identity *id, const Peer *peer, const cha
         }
         return rest_reply(ret, 200, json_pack("{s:b,s:O}", "ok", 1, "approval", rec));
 }
+
+/* Live revocation ------------------------------------------------------- */
+
+int mcp_tokens_revoke(Server *srv, Identity *id, const Peer *peer, const char *body, size_t len, McpReply *ret) {
+        *ret = (McpReply) {};
+
+        if (!id || !scopeset_has(id->scopes, SCOPE_ADMIN_TOKENS_WRITE)) {
+                int r = rest_fail(ret, 403, auth_error_code(AUTH_ERR_INSUFFICIENT_SCOPE),
+                                  "Missing required scopes: admin:tokens:write");
+                if (r >= 0) {
+                        ret->auth_error = AUTH_ERR_INSUFFICIENT_SCOPE;
+                        ret->missing_scopes = strdup("admin:tokens:write");
+                }
+                return r;
+        }
+
+        json_error_t e;
+        _cleanup_json_ json_t *b = len > 0 ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &e) : NULL;
+        if (!json_is_object(b))
+                return rest_fail(ret, 400, "request.invalid",
+                                 "The body must be a JSON object with one of \"jti\", \"agent\" or \"token\", and "
+                                 "optionally \"reason\"");
+        json_t *jti = json_object_get(b, "jti"), *agent = json_object_get(b, "agent"), *tok = json_object_get(b, "token"),
+               *reason = json_object_get(b, "reason");
+        if (!!jti + !!agent + !!tok != 1 || (jti && !json_is_string(jti)) || (agent && !json_is_string(agent)) ||
+            (tok && !json_is_string(tok)) || (reason && !json_is_string(reason)))
+                return rest_fail(ret, 400, "request.invalid",
+                                 "Give exactly one of \"jti\", \"agent\" or \"token\" (strings), and optionally "
+                                 "\"reason\"");
+
+        const char *why = reason ? json_string_value(reason) : NULL;
+        _cleanup_identity_ Identity *target = NULL;
+        int64_t expires = 0;
+        const char *jti_s = jti ? json_string_value(jti) : NULL;
+        if (tok) {
+                const char *detail = NULL;
+                AuthError ae = auth_authenticate_token(srv->auth, json_string_value(tok), json_string_length(tok),
+                                                       now_epoch(), &target, &detail);
+                if (ae == AUTH_ERR_TOKEN_REVOKED)
+                        return rest_fail(ret, 409, "token.already_revoked", "That token is already revoked");
+                if (ae != AUTH_OK || !target->token_id)
+                        return rest_fail(ret, 400, "token.invalid",
+                                         "\"token\" is not a valid token with a jti (an expired token needs no "
+                                         "revocation)");
+                jti_s = target->token_id;
+                expires = target->expires_at;
+        }
+
+        int r;
+        if (agent)
+                r = tokenstore_revoke_agent(srv->tokens, json_string_value(agent), now_epoch(), why, id->subject);
+        else
+                r = tokenstore_revoke_jti(srv->tokens, jti_s, expires, why, id->subject);
+        if (r < 0)
+                return rest_fail(ret, 500, "server.internal", "Could not record the revocation in the token database");
+
+        _cleanup_json_ json_t *f = json_pack("{s:s,s:o}", "approver", id->subject, "peer", peer_to_json(peer));
+        if (f) {
+                if (agent)
+                        json_object_set(f, "agent", agent);
+                else
+                        json_object_set_new(f, "token_id", json_string(jti_s));
+                if (why)
+                        json_object_set_new(f, "reason", json_string(why));
+                json_object_set_new(f, "subject", json_string(id->subject));
+                int q = audit_append(srv->audit, "token.revoked", f, true, NULL);
+                if (q < 0)
+                        log_error_errno(q, "Failed to write audit record: %m");
+        }
+        return rest_reply(ret, 200, json_pack("{s:b,s:{s:s?,s:s?,s:s?}}", "ok", 1, "revoked", "jti", agent ? NULL : jti_s,
+                                              "agent", agent ? json_string_value(agent) : NULL, "reason", why));
+}

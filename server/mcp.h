@@ -94,6 +94,10 @@ int mcp_session_rest_call(McpSession *s, const char *tool_name, const char *buf,
 int mcp_approvals_request(Server *srv, Identity *id, const Peer *peer, const char *approval_id, const char *action,
                           const char *body, size_t len, McpReply *ret);
 
+/* POST /tokens/revoke {"jti"|"agent"|"token", "reason"}: needs
+ * admin:tokens:write; persisted, effective at once, audited (token.revoked). */
+int mcp_tokens_revoke(Server *srv, Identity *id, const Peer *peer, const char *body, size_t len, McpReply *ret);
+
 /* Accounts for an outbox item taken by a transport once it has been sent or
  * dropped: frees the item, and for final items ends the job (s may be NULL
  * when the session is gone). Call on the transport's thread. */

@@ -264,6 +264,13 @@ int server_init(Server *s, Config *c) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up rate limiting: %m");
 
+        r = tokenstore_open(c->service_tokens_db, &s->tokens);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the token database %s: %m (set service_tokens.db or "
+                                          "SYSTEMMANAGER_SERVICE_TOKEN_DB)",
+                                       c->service_tokens_db);
+        auth_set_store(s->auth, s->tokens);
+
         r = approval_store_new(c->approval_timeout, 1024, &s->approvals);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up approvals: %m");
@@ -284,5 +291,6 @@ void server_done(Server *s) {
         s->auth = auth_free(s->auth);
         s->rl_ip = ratelimit_free(s->rl_ip);
         s->approvals = approval_store_free(s->approvals);
+        s->tokens = tokenstore_free(s->tokens); /* after auth, which borrows it */
         s->rl_identity = ratelimit_free(s->rl_identity);
 }

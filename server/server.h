@@ -12,6 +12,7 @@
 #include "scopes/auth.h"
 #include "scopes/approvals.h"
 #include "scopes/ratelimit.h"
+#include "scopes/tokenstore.h"
 #include "server/config.h"
 #include "server/worker.h"
 #include "tools/netpolicy.h"
@@ -25,6 +26,7 @@ typedef struct Server {
         RateLimit *rl_ip;               /* failed authentications per client IP */
         RateLimit *rl_identity;         /* scope denials per verified subject */
         ApprovalStore *approvals;       /* pending and decided approvals */
+        TokenStore *tokens;             /* revocations (SQLite) */
         NetPolicy *net_policy;          /* owned; tool_env.net borrows it */
         ToolEnv tool_env;
 

@@ -179,6 +179,7 @@ static void assert_config_equal(const Config *a, const Config *b) {
         }
         assert_true(streq_ptr(a->docker_socket, b->docker_socket));
         assert_true(streq_ptr(a->packages_backend, b->packages_backend));
+        assert_true(streq_ptr(a->service_tokens_db, b->service_tokens_db));
         assert_int_equal(a->approval_timeout, b->approval_timeout);
         assert_int_equal(strv_length(a->approval_required_for), strv_length(b->approval_required_for));
         assert_int_equal(a->rate_limit_auth_failures_per_ip, b->rate_limit_auth_failures_per_ip);
@@ -642,9 +643,9 @@ static const ErrorCase error_cases[] = {
           F ":2: anchors ('&h') are not supported; write the value out in full\n" },
         { "a: &a [x, x]\nb: &b [*a, *a]\n",
           F ":1: anchors ('&a') are not supported; write the value out in full\n"
-          F ":1: unknown key 'a'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit, approval\n"
+          F ":1: unknown key 'a'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit, approval, service_tokens\n"
           F ":2: anchors ('&b') are not supported; write the value out in full\n"
-          F ":2: unknown key 'b'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit, approval\n"
+          F ":2: unknown key 'b'; valid keys at the top level are: state_dir, server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit, approval, service_tokens\n"
           F ":2: aliases ('*a') are not supported; write the value out in full\n"
           F ":2: aliases ('*a') are not supported; write the value out in full\n" },
         { "server: &s\n  port: 1\nauth: *s\n",
@@ -825,7 +826,7 @@ static void test_file_errors(void **state) {
                 assert_int_equal(load_yaml(&c, deep, &err), -EINVAL);
                 assert_string_equal(err,
                                     "config.yaml:1: unknown key 'x'; valid keys at the top level are: state_dir, "
-                                    "server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit, approval\n"
+                                    "server, auth, audit, tools, jwt, network, filesystem, docker, packages, rate_limit, approval, service_tokens\n"
                                     "config.yaml:1: nesting is too deep\n");
                 free(err);
         }
