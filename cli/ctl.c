@@ -36,6 +36,7 @@ static void help_main(void) {
                "  token mint     Mint a short-lived HMAC bearer token\n"
                "  token verify   Check a token and print its claims\n"
                "  token revoke   Revoke a token (--jti, --token) or every token of an agent (--agent)\n"
+               "  token create|list|show|rotate   Long-lived service tokens (smst_...) for CI\n"
                "  audit verify   Check the audit log's hash chain and sealed checkpoints\n"
                "  audit tail     Print (and follow) audit records, filtered\n"
                "  approvals      list | show ID | approve ID [--reason R] | deny ID --reason R\n"
@@ -893,6 +894,151 @@ static int cmd_call(int argc, char *argv[]) {
         return is_error ? 1 : 0;
 }
 
+static int open_store(const char *config_path, Config *cfg, TokenStore **ret) {
+        int r = config_init_defaults(cfg);
+        const char *path = config_path;
+
+        if (!path && access(DEFAULT_CONFIG, R_OK) == 0)
+                path = DEFAULT_CONFIG;
+        if (r < 0 || (path && config_load_file(cfg, path, stderr) < 0) || config_apply_env(cfg, environ, stderr) < 0 ||
+            config_finalize(cfg, stderr) < 0)
+                return -EINVAL;
+        r = tokenstore_open(cfg->service_tokens_db, ret);
+        if (r < 0)
+                fprintf(stderr, "systemmanagerctl: cannot open the token database %s: %s\n", cfg->service_tokens_db,
+                        strerror(-r));
+        return r;
+}
+
+static int parse_seconds(const char *s, int64_t *ret) {
+        char *end = NULL;
+        long long v;
+
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno == 0 && end != s && *end == 0 && v >= 0 && v <= 10LL * 365 * 86400) {
+                *ret = v;
+                return 0;
+        }
+        return ttl_parse(s, ret);
+}
+
+/* token create|list|show|rotate for service tokens. */
+static int cmd_service_token(const char *verb, int argc, char *argv[], const char *config_path) {
+        enum { ARG_ID = 0x100, ARG_SCOPE, ARG_EXPIRES, ARG_OVERLAP, ARG_JSON };
+        static const struct option options[] = {
+                { "id", required_argument, NULL, ARG_ID },
+                { "scope", required_argument, NULL, ARG_SCOPE },
+                { "scopes", required_argument, NULL, ARG_SCOPE },
+                { "expires-in", required_argument, NULL, ARG_EXPIRES },
+                { "overlap", required_argument, NULL, ARG_OVERLAP },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        _cleanup_free_ char *scopes = NULL;
+        const char *id = NULL;
+        int64_t expires = 0, overlap = 0;
+        bool json = false;
+        int c, r;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_ID: id = optarg; break;
+                case ARG_SCOPE: {
+                        /* --scope may repeat; --scopes a,b works too. */
+                        char *n = NULL;
+                        if (asprintf(&n, "%s%s%s", scopes ? scopes : "", scopes ? "," : "", optarg) < 0)
+                                return 1;
+                        free(scopes);
+                        scopes = n;
+                        break;
+                }
+                case ARG_EXPIRES:
+                        if (parse_seconds(optarg, &expires) < 0) {
+                                fprintf(stderr, "systemmanagerctl: --expires-in takes seconds or 30m/2h/7d\n");
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case ARG_OVERLAP:
+                        if (parse_seconds(optarg, &overlap) < 0) {
+                                fprintf(stderr, "systemmanagerctl: --overlap takes seconds or 30m/2h/7d\n");
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case ARG_JSON: json = true; break;
+                case 'h':
+                        printf("Usage: systemmanagerctl token create --id ID --scope S [--scope S...] [--expires-in SECONDS]\n"
+                               "       systemmanagerctl token list [--json]\n"
+                               "       systemmanagerctl token show ID [--json]\n"
+                               "       systemmanagerctl token rotate ID [--overlap SECONDS] [--expires-in SECONDS]\n"
+                               "       systemmanagerctl token revoke ID --reason TEXT\n\n"
+                               "Long-lived service tokens (smst_<id>_<secret>) for CI and services, stored hashed\n"
+                               "in service_tokens.db. The secret is printed once, at create and rotate.\n");
+                        return 0;
+                default: return EXIT_USAGE;
+                }
+        if (!id && optind < argc)
+                id = argv[optind++];
+        if (optind < argc || (!streq(verb, "list") && !id) || (streq(verb, "create") && !scopes)) {
+                fprintf(stderr, "systemmanagerctl: usage: token %s%s (see --help)\n", verb,
+                        streq(verb, "create") ? " --id ID --scope S" : streq(verb, "list") ? "" : " ID");
+                return EXIT_USAGE;
+        }
+
+        _cleanup_(config_done) Config cfg = {};
+        TokenStore *store = NULL;
+        if (open_store(config_path, &cfg, &store) < 0)
+                return 1;
+
+        int ret = 0;
+        if (streq(verb, "create") || streq(verb, "rotate")) {
+                _cleanup_erase_ char *tok = NULL;
+                r = streq(verb, "create") ? tokenstore_service_create(store, id, scopes, expires, &tok)
+                                          : tokenstore_service_rotate(store, id, overlap, expires, &tok);
+                if (r < 0) {
+                        fprintf(stderr, "systemmanagerctl: %s failed: %s\n", verb,
+                                r == -EEXIST   ? "a token with that id exists (rotate or revoke it)"
+                                : r == -ENOENT ? "no active service token with that id"
+                                : r == -EINVAL ? "bad id ([a-z0-9][a-z0-9-]{0,31}) or unknown scope"
+                                               : strerror(-r));
+                        ret = 1;
+                } else {
+                        printf("%s\n", tok);
+                        fprintf(stderr, "service token %s %s; the secret above is shown only now%s\n", id,
+                                streq(verb, "create") ? "created" : "rotated",
+                                overlap > 0 ? " (the previous secret stays valid for the overlap)" : "");
+                }
+        } else {
+                _cleanup_json_ json_t *j = tokenstore_service_json(store, streq(verb, "list") ? NULL : id);
+                if (!j) {
+                        fprintf(stderr, "systemmanagerctl: no service token %s\n", id);
+                        ret = 1;
+                } else if (json || streq(verb, "show")) {
+                        _cleanup_free_ char *out = json_dumps(j, JSON_INDENT(2));
+                        printf("%s\n", out ? out : "null");
+                } else {
+                        size_t i;
+                        json_t *o;
+                        printf("%-24s %-8s %-12s %-12s %s\n", "ID", "STATE", "EXPIRES", "LAST USED", "SCOPES");
+                        json_array_foreach(j, i, o) {
+                                char e[32] = "-", u[32] = "-";
+                                json_t *ea = json_object_get(o, "expires_at"), *lu = json_object_get(o, "last_used_at");
+                                if (ea)
+                                        snprintf(e, sizeof e, "%lld", (long long) json_integer_value(ea));
+                                if (lu)
+                                        snprintf(u, sizeof u, "%lld", (long long) json_integer_value(lu));
+                                printf("%-24s %-8s %-12s %-12s %s\n", json_string_value(json_object_get(o, "id")),
+                                       json_string_value(json_object_get(o, "state")), e, u,
+                                       json_string_value(json_object_get(o, "scopes")));
+                        }
+                }
+        }
+        tokenstore_free(store);
+        return ret;
+}
+
 static int cmd_token_revoke(int argc, char *argv[], const char *config_path) {
         enum { ARG_JTI = 0x100, ARG_AGENT, ARG_TOKEN, ARG_REASON, ARG_SECRET };
         static const struct option options[] = {
@@ -917,7 +1063,8 @@ static int cmd_token_revoke(int argc, char *argv[], const char *config_path) {
                 case ARG_REASON: reason = optarg; break;
                 case ARG_SECRET: secret_file = optarg; break;
                 case 'h':
-                        printf("Usage: systemmanagerctl token revoke --jti ID | --agent NAME | --token T [--reason TEXT]\n\n"
+                        printf("Usage: systemmanagerctl token revoke --jti ID | --agent NAME | --token T [--reason TEXT]\n"
+                               "       systemmanagerctl token revoke SERVICE-TOKEN-ID --reason TEXT\n\n"
                                "Revoke one token (by jti, or by giving the token itself), or every token of an agent\n"
                                "issued until now. Written to the token database (service_tokens.db) that the\n"
                                "running daemon reads: effective at its next request, without rotating the secret.\n"
@@ -925,8 +1072,14 @@ static int cmd_token_revoke(int argc, char *argv[], const char *config_path) {
                         return 0;
                 default: return EXIT_USAGE;
                 }
-        if (!!jti + !!agent + !!token != 1 || optind < argc) {
-                fprintf(stderr, "systemmanagerctl: give exactly one of --jti, --agent or --token (see --help)\n");
+        const char *service_id = optind < argc ? argv[optind] : NULL;
+        if (!!jti + !!agent + !!token + !!service_id != 1 || optind + (service_id ? 1 : 0) < argc) {
+                fprintf(stderr, "systemmanagerctl: give exactly one of --jti, --agent, --token or a service-token ID "
+                                "(see --help)\n");
+                return EXIT_USAGE;
+        }
+        if (service_id && (!reason || !*reason)) {
+                fprintf(stderr, "systemmanagerctl: revoking a service token needs --reason TEXT\n");
                 return EXIT_USAGE;
         }
 
@@ -967,8 +1120,14 @@ static int cmd_token_revoke(int argc, char *argv[], const char *config_path) {
         }
         char by[64];
         snprintf(by, sizeof by, "systemmanagerctl (uid %u)", (unsigned) getuid());
-        r = agent ? tokenstore_revoke_agent(store, agent, now_epoch(), reason, by)
-                  : tokenstore_revoke_jti(store, jti, expires, reason, by);
+        r = service_id ? tokenstore_service_revoke(store, service_id, reason)
+            : agent    ? tokenstore_revoke_agent(store, agent, now_epoch(), reason, by)
+                       : tokenstore_revoke_jti(store, jti, expires, reason, by);
+        if (r == -ENOENT) {
+                fprintf(stderr, "systemmanagerctl: no active service token %s\n", service_id);
+                tokenstore_free(store);
+                return 1;
+        }
         tokenstore_free(store);
         if (r < 0) {
                 fprintf(stderr, "systemmanagerctl: failed to record the revocation: %s\n", strerror(-r));
@@ -979,7 +1138,9 @@ static int cmd_token_revoke(int argc, char *argv[], const char *config_path) {
         Audit *audit = NULL;
         if (audit_open(cfg.audit_file, &audit) >= 0) {
                 _cleanup_json_ json_t *f = json_pack("{s:s,s:s}", "subject", by, "approver", by);
-                if (f && agent)
+                if (f && service_id)
+                        json_object_set_new(f, "token_id", json_string(service_id));
+                else if (f && agent)
                         json_object_set_new(f, "agent", json_string(agent));
                 else if (f)
                         json_object_set_new(f, "token_id", json_string(jti));
@@ -992,7 +1153,9 @@ static int cmd_token_revoke(int argc, char *argv[], const char *config_path) {
                 fprintf(stderr, "systemmanagerctl: warning: revoked, but the audit log %s is not writable here\n",
                         cfg.audit_file);
 
-        if (agent)
+        if (service_id)
+                printf("revoked service token %s\n", service_id);
+        else if (agent)
                 printf("revoked every token of agent %s issued until now\n", agent);
         else
                 printf("revoked token %s\n", jti);
@@ -1039,6 +1202,9 @@ int main(int argc, char *argv[]) {
                         return cmd_token_verify(argc - i - 1, argv + i + 1, config_path);
                 if (streq(argv[i + 1], "revoke"))
                         return cmd_token_revoke(argc - i - 1, argv + i + 1, config_path);
+                if (streq(argv[i + 1], "create") || streq(argv[i + 1], "list") || streq(argv[i + 1], "show") ||
+                    streq(argv[i + 1], "rotate"))
+                        return cmd_service_token(argv[i + 1], argc - i - 1, argv + i + 1, config_path);
         }
         if (streq(argv[i], "approvals"))
                 return cmd_approvals(argc - i, argv + i);

@@ -178,6 +178,14 @@ AuthError auth_authenticate_token(Auth *a, const char *token, size_t len, int64_
         if (len > a->cfg.max_token_bytes)
                 return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "token exceeds the maximum size");
 
+        /* Service tokens are recognisable by their prefix and never reach the
+         * other verifiers. */
+        if (len > strlen(SERVICE_TOKEN_PREFIX) && strncmp(token, SERVICE_TOKEN_PREFIX, strlen(SERVICE_TOKEN_PREFIX)) == 0) {
+                if (!a->store)
+                        return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "service tokens are not configured");
+                return tokenstore_service_verify(a->store, token, len, ret, ret_detail);
+        }
+
         /* A JWT has exactly two dots, an HMAC token exactly one: the shape
          * alone picks the verifier, and the other one never sees the token,
          * so a token of one kind cannot be replayed as the other (each

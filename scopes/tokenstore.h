@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "scopes/auth.h"
 #include "scopes/identity.h"
 
 typedef struct TokenStore TokenStore;
@@ -34,3 +35,30 @@ int tokenstore_revoke_agent(TokenStore *s, const char *agent, int64_t before, co
 
 /* {"tokens":[{jti,reason,by,revoked_at}],"agents":[{agent,before,reason,by,revoked_at}]} */
 json_t *tokenstore_revocations_json(TokenStore *s);
+
+/* Service tokens ---------------------------------------------------------
+ * "smst_<id>_<secret>": id [a-z0-9][a-z0-9-]{0,31}, secret 43 base64url
+ * characters (256 bits). Only SHA-256(secret) is stored. */
+
+#define SERVICE_TOKEN_PREFIX "smst_"
+
+/* Creates a token with the given scope names (comma/space list, meta-scopes
+ * allowed). `expires_in` 0 = no expiry. On success *ret_token is the whole
+ * token (malloc'd; shown once, never stored). -EEXIST, -EINVAL, -errno. */
+int tokenstore_service_create(TokenStore *s, const char *id, const char *scopes, int64_t expires_in,
+                              char **ret_token);
+
+/* New secret for `id`; the old one stays valid for `overlap` seconds.
+ * `expires_in` 0 keeps the current expiry. -ENOENT, -errno. */
+int tokenstore_service_rotate(TokenStore *s, const char *id, int64_t overlap, int64_t expires_in, char **ret_token);
+
+/* Revokes a service token (it stops working at once). -ENOENT, -errno. */
+int tokenstore_service_revoke(TokenStore *s, const char *id, const char *reason);
+
+/* Verifies a presented "smst_..." token. On AUTH_OK *ret is a new identity
+ * (method service_token, subject "service:<id>", token_id id). */
+AuthError tokenstore_service_verify(TokenStore *s, const char *token, size_t len, Identity **ret,
+                                    const char **ret_detail);
+
+/* One token's record (NULL if unknown) or all, never the secret. */
+json_t *tokenstore_service_json(TokenStore *s, const char *id);

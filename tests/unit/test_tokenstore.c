@@ -74,9 +74,92 @@ static void test_revocations(void **state) {
         rmdir(dir);
 }
 
+static void test_service_tokens(void **state) {
+        char dir[] = "/tmp/sm-st-XXXXXX", path[300];
+        TokenStore *s = NULL;
+        const char *detail = NULL;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/tokens.db", dir);
+        assert_int_equal(tokenstore_open(path, &s), 0);
+
+        char *tok = NULL, *tok2 = NULL, *tok3 = NULL;
+        assert_int_equal(tokenstore_service_create(s, "ci", "readonly,container:admin", 0, &tok), 0);
+        assert_int_equal(strncmp(tok, "smst_ci_", 8), 0);
+        assert_int_equal(strlen(tok), 8 + 43);
+        assert_int_equal(tokenstore_service_create(s, "ci", "readonly", 0, &tok2), -EEXIST);
+        assert_int_equal(tokenstore_service_create(s, "Bad_Id", "readonly", 0, &tok2), -EINVAL);
+        assert_int_equal(tokenstore_service_create(s, "x", "nonsense:scope", 0, &tok2), -EINVAL);
+
+        /* Many rotations: secrets with '_' in them must verify too. */
+        for (int i = 0; i < 40; i++) {
+                Identity *id = NULL;
+                char *t = NULL;
+                assert_int_equal(tokenstore_service_rotate(s, "ci", 0, 0, &t), 0);
+                assert_int_equal(tokenstore_service_verify(s, t, strlen(t), &id, &detail), AUTH_OK);
+                assert_string_equal(id->subject, "service:ci");
+                assert_int_equal(id->method, AUTH_METHOD_SERVICE_TOKEN);
+                assert_true(scopeset_has(id->scopes, SCOPE_CONTAINER_ADMIN));
+                identity_unref(id);
+                free(tok);
+                tok = t;
+        }
+
+        /* Overlap: the old secret keeps working; without overlap it stops. */
+        Identity *id = NULL;
+        assert_int_equal(tokenstore_service_rotate(s, "ci", 300, 0, &tok2), 0);
+        assert_int_equal(tokenstore_service_verify(s, tok, strlen(tok), &id, &detail), AUTH_OK);
+        id = identity_unref(id);
+        assert_int_equal(tokenstore_service_verify(s, tok2, strlen(tok2), &id, &detail), AUTH_OK);
+        id = identity_unref(id);
+        assert_int_equal(tokenstore_service_rotate(s, "ci", 0, 0, &tok3), 0);
+        assert_int_equal(tokenstore_service_verify(s, tok, strlen(tok), &id, &detail), AUTH_ERR_INVALID_TOKEN);
+        assert_int_equal(tokenstore_service_verify(s, tok2, strlen(tok2), &id, &detail), AUTH_ERR_INVALID_TOKEN);
+        assert_int_equal(tokenstore_service_verify(s, tok3, strlen(tok3), &id, &detail), AUTH_OK);
+        id = identity_unref(id);
+
+        /* Tampered, truncated, foreign. */
+        char bad[128];
+        snprintf(bad, sizeof bad, "%s", tok3);
+        bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A';
+        assert_int_equal(tokenstore_service_verify(s, bad, strlen(bad), &id, &detail), AUTH_ERR_INVALID_TOKEN);
+        assert_int_equal(tokenstore_service_verify(s, tok3, strlen(tok3) - 1, &id, &detail), AUTH_ERR_INVALID_TOKEN);
+        assert_int_equal(tokenstore_service_verify(s, "smst_nope_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 51, &id,
+                                                   &detail),
+                         AUTH_ERR_INVALID_TOKEN);
+
+        /* Revoked; expired. */
+        assert_int_equal(tokenstore_service_revoke(s, "ci", "done"), 0);
+        assert_int_equal(tokenstore_service_verify(s, tok3, strlen(tok3), &id, &detail), AUTH_ERR_TOKEN_REVOKED);
+        assert_int_equal(tokenstore_service_revoke(s, "ci", "again"), -ENOENT);
+        char *e = NULL;
+        assert_int_equal(tokenstore_service_create(s, "short", "readonly", 1, &e), 0);
+        sleep(2);
+        assert_int_equal(tokenstore_service_verify(s, e, strlen(e), &id, &detail), AUTH_ERR_TOKEN_EXPIRED);
+
+        _cleanup_json_ json_t *list = tokenstore_service_json(s, NULL);
+        assert_int_equal(json_array_size(list), 2);
+        _cleanup_free_ char *dump = json_dumps(list, 0);
+        assert_null(strstr(dump, tok3 + 8)); /* the secret is never listed */
+
+        free(tok);
+        free(tok2);
+        free(tok3);
+        free(e);
+        tokenstore_free(s);
+        char p2[320];
+        const char *suffix[] = { "", "-wal", "-shm" };
+        for (size_t i = 0; i < 3; i++) {
+                snprintf(p2, sizeof p2, "%s%s", path, suffix[i]);
+                unlink(p2);
+        }
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_revocations),
+                cmocka_unit_test(test_service_tokens),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
