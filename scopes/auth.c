@@ -19,6 +19,9 @@ struct Auth {
         HmacKey *hmac;          /* owned; NULL = no HMAC source */
         JwtVerifier *jwt;       /* owned; NULL = no JWT source */
         TokenStore *store;      /* borrowed; revocations */
+        char *bootstrap;        /* owned secret; NULL = none */
+        ScopeSet bootstrap_scopes;
+        int64_t bootstrap_expires;
 };
 
 static const struct {
@@ -95,6 +98,7 @@ Auth *auth_free(Auth *a) {
 
         hmac_key_free(a->hmac);
         jwt_verifier_free(a->jwt);
+        erase_and_free(a->bootstrap);
         free(a);
         return NULL;
 }
@@ -116,7 +120,7 @@ bool auth_required(const Auth *a) {
         case AUTH_MODE_REQUIRED:
                 return true;
         case AUTH_MODE_OPTIONAL:
-                return a->hmac != NULL || a->jwt != NULL;
+                return a->hmac != NULL || a->jwt != NULL || a->bootstrap != NULL;
         case AUTH_MODE_DISABLED:
         default:
                 return false;
@@ -177,6 +181,22 @@ AuthError auth_authenticate_token(Auth *a, const char *token, size_t len, int64_
         /* Size before anything else: no parsing or crypto on oversize input. */
         if (len > a->cfg.max_token_bytes)
                 return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "token exceeds the maximum size");
+
+        /* The bootstrap token: a fixed string, compared in constant time. */
+        if (a->bootstrap && len == strlen(a->bootstrap) && CRYPTO_memcmp(token, a->bootstrap, len) == 0) {
+                if (a->bootstrap_expires > 0 && now >= a->bootstrap_expires)
+                        return auth_fail(ret_detail, AUTH_ERR_TOKEN_EXPIRED, "the bootstrap token has expired");
+                _cleanup_identity_ Identity *b = identity_new();
+                if (!b || !(b->subject = strdup("bootstrap")))
+                        return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "out of memory");
+                b->method = AUTH_METHOD_BOOTSTRAP;
+                b->scopes = a->bootstrap_scopes;
+                b->expires_at = a->bootstrap_expires;
+                *ret = TAKE_PTR(b);
+                if (ret_detail)
+                        *ret_detail = NULL;
+                return AUTH_OK;
+        }
 
         /* Service tokens are recognisable by their prefix and never reach the
          * other verifiers. */
@@ -272,4 +292,22 @@ AuthError auth_authenticate_header(Auth *a, const char *authorization, int64_t n
 
 void auth_set_store(Auth *a, TokenStore *store) {
         a->store = store;
+}
+
+int auth_set_bootstrap(Auth *a, const char *token, const char *scopes, int64_t expires_at) {
+        ScopeSet set;
+
+        if (!token || strlen(token) < 32 || scope_parse_list(scopes ? scopes : "admin", &set, NULL) < 0)
+                return -EINVAL;
+        erase_and_free(a->bootstrap);
+        a->bootstrap = strdup(token);
+        if (!a->bootstrap)
+                return -ENOMEM;
+        a->bootstrap_scopes = set;
+        a->bootstrap_expires = expires_at;
+        return 0;
+}
+
+HmacKey *auth_hmac_key(Auth *a) {
+        return a ? a->hmac : NULL;
 }

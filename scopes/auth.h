@@ -70,6 +70,7 @@ typedef struct TokenMintParams {
         const char *reason;             /* optional */
         bool auto_approve;
         bool break_glass;
+        const char *jti_prefix;         /* optional, e.g. "su-" for single-use step-up tokens */
 } TokenMintParams;
 
 /* Mints an origin-format HMAC token:
@@ -131,3 +132,12 @@ AuthError auth_authenticate_token(Auth *a, const char *token, size_t len, int64_
 /* Makes the chain refuse revoked tokens (AUTH_ERR_TOKEN_REVOKED) per
  * `store` (borrowed; must outlive the Auth). NULL turns the check off. */
 void auth_set_store(Auth *a, struct TokenStore *store);
+
+/* A fixed bootstrap token (SPEC §5.4), compared in constant time, never
+ * stored. `scopes` is a scope list; `expires_at` 0 = none. Returns 0,
+ * -EINVAL for a token shorter than 32 bytes or bad scopes, -ENOMEM. */
+int auth_set_bootstrap(Auth *a, const char *token, const char *scopes, int64_t expires_at);
+
+/* The HMAC key of the chain (borrowed), or NULL: for tokens the daemon
+ * itself mints (audience-scoped step-up tokens). */
+HmacKey *auth_hmac_key(Auth *a);

@@ -245,7 +245,7 @@ int hmac_token_mint(const HmacKey *k, const TokenMintParams *p, char **ret_token
         _cleanup_json_ json_t *claims = NULL, *scopes = NULL;
         _cleanup_free_ char *payload = NULL, *b64 = NULL, *token = NULL;
         uint8_t jti_raw[16];
-        char jti[33], sig[65];
+        char jti[33 + 8], sig[65];
         int64_t now, exp;
         size_t n_scopes = 0, b64_len, token_len;
         int r;
@@ -287,7 +287,12 @@ int hmac_token_mint(const HmacKey *k, const TokenMintParams *p, char **ret_token
 
         if (RAND_bytes(jti_raw, sizeof(jti_raw)) != 1)
                 return -EIO;
-        if (hex_encode(jti_raw, sizeof(jti_raw), jti, sizeof(jti)) < 0)
+        size_t pfx = p->jti_prefix ? strlen(p->jti_prefix) : 0;
+        if (pfx > 7)
+                return -EINVAL;
+        if (pfx)
+                memcpy(jti, p->jti_prefix, pfx);
+        if (hex_encode(jti_raw, sizeof(jti_raw), jti + pfx, sizeof(jti) - pfx) < 0)
                 return -EIO;
 
         claims = json_object();

@@ -301,6 +301,28 @@ static const ConfigKey config_keys[] = {
                                "client cannot send an `Authorization` header.",
         },
         {
+                .section = "auth", .key = "bootstrap_token", .type = CONFIG_SECRET, .flags = KEY_NO_EXAMPLE,
+                FIELD(auth_bootstrap_token),
+                .env_aliases = STRV("SYSTEMMANAGER_BOOTSTRAP_TOKEN"),
+                .description = "A fixed first-setup token (at least 32 characters), not stored anywhere; its "
+                               "use is audited with auth_method `bootstrap`. Remove it once real tokens exist.",
+        },
+        {
+                .section = "auth", .key = "bootstrap_scopes", .type = CONFIG_STRING,
+                FIELD(auth_bootstrap_scopes),
+                .def = "admin",
+                .env_aliases = STRV("SYSTEMMANAGER_BOOTSTRAP_TOKEN_SCOPES"),
+                .description = "Scopes of the bootstrap token.",
+        },
+        {
+                .section = "auth", .key = "bootstrap_expires_at", .type = CONFIG_STRING,
+                FIELD(auth_bootstrap_expires_at),
+                .example = "2026-12-01T00:00:00Z",
+                .env_aliases = STRV("SYSTEMMANAGER_BOOTSTRAP_TOKEN_EXPIRES_AT"),
+                .description = "When the bootstrap token stops working: ISO-8601 or epoch seconds. Unset: "
+                               "no expiry.",
+        },
+        {
                 .section = "auth", .key = "allow_disabled_on_network", .type = CONFIG_BOOL,
                 FIELD(auth_allow_disabled_on_network),
                 .def = "false",

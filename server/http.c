@@ -56,6 +56,7 @@ typedef struct HttpConn {
         char approval_id[40];           /* POST /approvals/{id}/{action} */
         const char *approval_action;    /* "approve" | "deny" */
         bool tokens_revoke;             /* POST /tokens/revoke */
+        bool stepup_mint;               /* POST /audience-tokens/tokens */
         bool rx_paused;                 /* rx held from body completion until the answer is out */
         bool body_done;                 /* BODY_COMPLETION seen for this request */                 /* a second request arrived early: ignore it, close after answering */
 } HttpConn;
@@ -78,6 +79,7 @@ static void http_reset_request(HttpConn *c) {
         c->approval_id[0] = 0;
         c->approval_action = NULL;
         c->tokens_revoke = false;
+        c->stepup_mint = false;
         c->retry_after = 0;
         c->status = 0;
         c->wstate = HTTP_WRITE_IDLE;
@@ -373,7 +375,12 @@ static int http_body_complete(HttpConn *c) {
                 return http_respond_reply(c, &r);
         }
 
-        if (c->tokens_revoke)
+        if (c->stepup_mint)
+                q = mcp_audience_tokens(c->httpd->srv, mcp_session_get_identity(c->session), &c->peer, true,
+                                        c->body ? c->body : "", c->body_len, &r) < 0
+                            ? -ENOMEM
+                            : MCP_REPLY_NOW;
+        else if (c->tokens_revoke)
                 q = mcp_tokens_revoke(c->httpd->srv, mcp_session_get_identity(c->session), &c->peer,
                                       c->body ? c->body : "", c->body_len, &r) < 0
                             ? -ENOMEM
@@ -565,6 +572,32 @@ static int http_route(HttpConn *c, const char *path) {
                 memcpy(c->rest_tool, name, l + 1);
                 c->rest = true;
                 return http_begin_mcp_post(c);
+        }
+
+        if (streq(path, "/audience-tokens/tokens") || streq(path, "/audience-tokens/audiences")) {
+                bool mint = streq(path, "/audience-tokens/tokens");
+                c->rest = true;
+                if (method != (mint ? LWSHUMETH_POST : LWSHUMETH_GET)) {
+                        c->allow = mint ? "POST" : "GET";
+                        c->rejecting = c->close_after = true;
+                        return http_respond_error(c, 405, "http.method_not_allowed",
+                                                  mint ? "Method Not Allowed: use POST" : "Method Not Allowed: use GET");
+                }
+                if (mint) {
+                        c->stepup_mint = true;
+                        return http_begin_mcp_post(c);
+                }
+                _cleanup_identity_ Identity *who = NULL;
+                const char *detail = NULL;
+                unsigned retry = 0;
+                AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &who, &detail, &retry);
+                if (e != AUTH_OK)
+                        return http_auth_failed(c, e, detail, false, retry);
+                McpReply rep = {};
+                int q = mcp_audience_tokens(h->srv, who, &c->peer, false, NULL, 0, &rep);
+                if (q < 0)
+                        return q;
+                return http_respond_reply(c, &rep);
         }
 
         if (streq(path, "/tokens/revoke")) {

@@ -715,6 +715,22 @@ static int approval_required_reply(McpReply *ret, bool rest, json_t *rpc_id, con
         return call_refuse(ret, rest, rpc_id, CALL_APPROVAL_REQUIRED, msg, data);
 }
 
+/* Takes a single-use step-up token id out of the unused set: true once. */
+static bool stepup_consume(Server *srv, const char *jti) {
+        bool found = false;
+
+        pthread_mutex_lock(&srv->stepup_lock);
+        for (size_t i = 0; i < srv->n_stepup_unused; i++)
+                if (streq(srv->stepup_unused[i], jti)) {
+                        free(srv->stepup_unused[i]);
+                        srv->stepup_unused[i] = srv->stepup_unused[--srv->n_stepup_unused];
+                        found = true;
+                        break;
+                }
+        pthread_mutex_unlock(&srv->stepup_lock);
+        return found;
+}
+
 /* The one gate path for MCP tools/call and REST POST /tool/{name}. `args`
  * may be NULL (no arguments). */
 static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *args, json_t *meta, bool rest,
@@ -742,6 +758,39 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
         json_object_set_new(f, "args", redacted ? redacted : json_null());
         if (json_is_string(rpc_id) || json_is_integer(rpc_id))
                 json_object_set(f, "rpc_id", rpc_id);
+
+        /* Gate 2a: an audience-scoped token ("tool:<name>") is good for that tool only. */
+        if (s->identity && s->identity->audience && strncmp(s->identity->audience, "tool:", 5) == 0 &&
+            !streq(s->identity->audience + 5, t->name)) {
+                json_object_set_new(f, "decision", json_string("denied"));
+                json_object_set_new(f, "error", json_string(auth_error_code(AUTH_ERR_AUDIENCE_MISMATCH)));
+                r = audit_append(srv->audit, "tool.call", f, false, NULL);
+                if (r < 0)
+                        log_error_errno(r, "Failed to write audit record: %m");
+                snprintf(msg, sizeof msg, "Token audience does not match: this token is only for %s",
+                         s->identity->audience);
+                r = call_refuse(ret, rest, rpc_id, CALL_FORBIDDEN, msg,
+                                json_pack("{s:s,s:s}", "code", auth_error_code(AUTH_ERR_AUDIENCE_MISMATCH),
+                                          "audience", s->identity->audience));
+                if (r >= 0)
+                        ret->auth_error = AUTH_ERR_AUDIENCE_MISMATCH;
+                return r < 0 ? r : MCP_REPLY_NOW;
+        }
+
+        /* Gate 2b: a single-use step-up token works once (and never after a restart). */
+        if (s->identity && s->identity->token_id && strncmp(s->identity->token_id, "su-", 3) == 0 &&
+            !stepup_consume(srv, s->identity->token_id)) {
+                json_object_set_new(f, "decision", json_string("denied"));
+                json_object_set_new(f, "error", json_string("single-use token already used"));
+                r = audit_append(srv->audit, "tool.call", f, false, NULL);
+                if (r < 0)
+                        log_error_errno(r, "Failed to write audit record: %m");
+                r = call_refuse(ret, rest, rpc_id, CALL_FORBIDDEN,
+                                "This single-use token was already used: ask for a new one at "
+                                "/audience-tokens/tokens",
+                                json_pack("{s:s}", "code", auth_error_code(AUTH_ERR_TOKEN_REVOKED)));
+                return r < 0 ? r : MCP_REPLY_NOW;
+        }
 
         /* Gate 2: scope. Checked before the arguments, so a caller without the
          * scope learns nothing from validation messages. */
@@ -1206,4 +1255,105 @@ int mcp_tokens_revoke(Server *srv, Identity *id, const Peer *peer, const char *b
         }
         return rest_reply(ret, 200, json_pack("{s:b,s:{s:s?,s:s?,s:s?}}", "ok", 1, "revoked", "jti", agent ? NULL : jti_s,
                                               "agent", agent ? json_string_value(agent) : NULL, "reason", why));
+}
+
+/* Audience-scoped step-up tokens (SPEC §5.5) ------------------------------ */
+
+int mcp_audience_tokens(Server *srv, Identity *id, const Peer *peer, bool mint, const char *body, size_t len,
+                        McpReply *ret) {
+        *ret = (McpReply) {};
+
+        if (!mint) {
+                /* The registry: one audience per tool, with the scope it needs. */
+                _cleanup_json_ json_t *list = json_array();
+                if (!list)
+                        return -ENOMEM;
+                for (size_t i = 0; i < tool_count(); i++) {
+                        const Tool *t = tool_at(i);
+                        char aud[80];
+                        snprintf(aud, sizeof aud, "tool:%s", t->name);
+                        json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:b}", "audience", aud, "scope",
+                                                              scope_to_string(t->scope), "risk", risk_to_string(t->risk),
+                                                              "allowed", id && scopeset_has(id->scopes, t->scope)));
+                }
+                return rest_reply(ret, 200, json_pack("{s:b,s:O,s:{s:i,s:i}}", "ok", 1, "audiences", list, "ttl_seconds",
+                                                      "min", 30, "max", 600));
+        }
+
+        json_error_t e;
+        _cleanup_json_ json_t *b = len > 0 ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &e) : NULL;
+        json_t *aud = json_object_get(b, "audience"), *ttl = json_object_get(b, "ttl_seconds"),
+               *single = json_object_get(b, "single_use");
+        if (!json_is_object(b) || !json_is_string(aud) || (ttl && !json_is_integer(ttl)) ||
+            (single && !json_is_boolean(single)))
+                return rest_fail(ret, 400, "request.invalid",
+                                 "Send {\"audience\":\"tool:<name>\", \"ttl_seconds\": 30..600, \"single_use\": true|false}");
+        json_int_t seconds = ttl ? json_integer_value(ttl) : 300;
+        if (seconds < 30 || seconds > 600)
+                return rest_fail(ret, 400, "request.invalid", "ttl_seconds must be between 30 and 600");
+        const char *a = json_string_value(aud);
+        const Tool *t = strncmp(a, "tool:", 5) == 0 ? tool_find(a + 5) : NULL;
+        if (!t)
+                return rest_fail(ret, 404, "audience.unknown",
+                                 "Unknown audience: GET /audience-tokens/audiences lists them (tool:<name>)");
+        /* Step-up narrows, never widens: the caller must already hold the scope. */
+        if (!id || !scopeset_has(id->scopes, t->scope)) {
+                char m[128];
+                snprintf(m, sizeof m, "Missing required scopes: %s", scope_to_string(t->scope));
+                int r = rest_fail(ret, 403, auth_error_code(AUTH_ERR_INSUFFICIENT_SCOPE), m);
+                if (r >= 0) {
+                        ret->auth_error = AUTH_ERR_INSUFFICIENT_SCOPE;
+                        ret->missing_scopes = strdup(scope_to_string(t->scope));
+                }
+                return r;
+        }
+        HmacKey *key = auth_hmac_key(srv->auth);
+        if (!key)
+                return rest_fail(ret, 501, "server.no_hmac_key",
+                                 "Step-up tokens are HMAC tokens: configure auth.shared_secret_file");
+
+        const char *scopes[] = { scope_to_string(t->scope), NULL };
+        bool su = single && json_is_true(single);
+        TokenMintParams p = {
+                .agent = id->subject,
+                .scopes = scopes,
+                .ttl_seconds = seconds,
+                .audience = a,
+                .reason = "step-up",
+                .auto_approve = false,
+                .jti_prefix = su ? "su-" : "au-",
+        };
+        _cleanup_erase_ char *token = NULL;
+        _cleanup_json_ json_t *claims = NULL;
+        int r = hmac_token_mint(key, &p, &token, &claims);
+        if (r < 0)
+                return rest_fail(ret, 500, "server.internal", "Could not mint the token");
+        const char *jti = json_string_value(json_object_get(claims, "jti"));
+        if (su) {
+                pthread_mutex_lock(&srv->stepup_lock);
+                char **n = srv->n_stepup_unused < 4096
+                                   ? realloc(srv->stepup_unused, (srv->n_stepup_unused + 1) * sizeof(char *))
+                                   : NULL;
+                if (n) {
+                        srv->stepup_unused = n;
+                        n[srv->n_stepup_unused] = strdup(jti);
+                        if (n[srv->n_stepup_unused])
+                                srv->n_stepup_unused++;
+                }
+                pthread_mutex_unlock(&srv->stepup_lock);
+                if (!n)
+                        return rest_fail(ret, 429, "server.busy", "Too many unused single-use tokens");
+        }
+
+        _cleanup_json_ json_t *f = json_pack("{s:s,s:s,s:s,s:I,s:b,s:o}", "subject", id->subject, "audience", a,
+                                             "token_id", jti, "ttl_seconds", (json_int_t) seconds, "single_use", su,
+                                             "peer", peer_to_json(peer));
+        if (f) {
+                r = audit_append(srv->audit, "token.issued", f, false, NULL);
+                if (r < 0)
+                        log_error_errno(r, "Failed to write audit record: %m");
+        }
+        return rest_reply(ret, 200, json_pack("{s:b,s:s,s:s,s:I,s:s,s:b}", "ok", 1, "token", token, "audience", a,
+                                              "expires_at", json_integer_value(json_object_get(claims, "exp")),
+                                              "token_id", jti, "single_use", su));
 }

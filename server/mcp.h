@@ -98,6 +98,13 @@ int mcp_approvals_request(Server *srv, Identity *id, const Peer *peer, const cha
  * admin:tokens:write; persisted, effective at once, audited (token.revoked). */
 int mcp_tokens_revoke(Server *srv, Identity *id, const Peer *peer, const char *body, size_t len, McpReply *ret);
 
+/* GET /audience-tokens/audiences (mint false) and POST
+ * /audience-tokens/tokens {audience, ttl_seconds, single_use}: an HMAC token
+ * for the caller's subject, good only for one tool ("tool:<name>") for
+ * 30–600 s, optionally single-use. Audited as token.issued. */
+int mcp_audience_tokens(Server *srv, Identity *id, const Peer *peer, bool mint, const char *body, size_t len,
+                        McpReply *ret);
+
 /* Accounts for an outbox item taken by a transport once it has been sent or
  * dropped: frees the item, and for final items ends the job (s may be NULL
  * when the session is gone). Call on the transport's thread. */

@@ -159,6 +159,7 @@ int server_init(Server *s, Config *c) {
         int r;
 
         *s = (Server) { .config = c };
+        pthread_mutex_init(&s->stepup_lock, NULL);
         s->started_usec = (int64_t) now_usec();
         if (RAND_bytes(rnd, sizeof rnd) != 1)
                 return log_error_errno(EIO, "Failed to get random bytes");
@@ -195,7 +196,7 @@ int server_init(Server *s, Config *c) {
 
         /* Deny by default: no credential source and auth not explicitly off means
          * nobody could ever authenticate, and "optional" must not mean "open". */
-        if (!hmac && !jwt && mode != AUTH_MODE_DISABLED)
+        if (!hmac && !jwt && !c->auth_bootstrap_token && mode != AUTH_MODE_DISABLED)
                 return log_error_errno(EINVAL,
                                        "No credential source configured: set SYSTEMMANAGER_SHARED_SECRET or "
                                        "auth.shared_secret_file, or a JWT key (jwt.secret, jwt.jwks_file), "
@@ -264,6 +265,27 @@ int server_init(Server *s, Config *c) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up rate limiting: %m");
 
+        if (c->auth_bootstrap_token) {
+                int64_t until = 0;
+                if (c->auth_bootstrap_expires_at) {
+                        char *end = NULL;
+                        errno = 0;
+                        long long v = strtoll(c->auth_bootstrap_expires_at, &end, 10);
+                        if (errno == 0 && end != c->auth_bootstrap_expires_at && *end == 0 && v > 0)
+                                until = v;
+                        else if (iso8601_parse(c->auth_bootstrap_expires_at, &until) < 0)
+                                return log_error_errno(EINVAL, "auth.bootstrap_expires_at: '%s' is neither ISO-8601 "
+                                                               "nor epoch seconds",
+                                                       c->auth_bootstrap_expires_at);
+                }
+                r = auth_set_bootstrap(s->auth, c->auth_bootstrap_token, c->auth_bootstrap_scopes, until);
+                if (r < 0)
+                        return log_error_errno(r, "The bootstrap token must be at least 32 characters and its "
+                                                  "scopes (auth.bootstrap_scopes) valid");
+                log_warning("A bootstrap token is configured (scopes %s); remove it once real tokens exist",
+                            c->auth_bootstrap_scopes ? c->auth_bootstrap_scopes : "admin");
+        }
+
         r = tokenstore_open(c->service_tokens_db, &s->tokens);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the token database %s: %m (set service_tokens.db or "
@@ -293,4 +315,9 @@ void server_done(Server *s) {
         s->approvals = approval_store_free(s->approvals);
         s->tokens = tokenstore_free(s->tokens); /* after auth, which borrows it */
         s->rl_identity = ratelimit_free(s->rl_identity);
+        for (size_t i = 0; i < s->n_stepup_unused; i++)
+                free(s->stepup_unused[i]);
+        free(s->stepup_unused);
+        s->stepup_unused = NULL;
+        s->n_stepup_unused = 0;
 }

@@ -4,6 +4,7 @@
 /* The daemon's shared state: config, auth chain, audit writer, worker pool.
  * Owned by main(); transports borrow it. */
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,6 +28,9 @@ typedef struct Server {
         RateLimit *rl_identity;         /* scope denials per verified subject */
         ApprovalStore *approvals;       /* pending and decided approvals */
         TokenStore *tokens;             /* revocations (SQLite) */
+        pthread_mutex_t stepup_lock;    /* unused single-use step-up token ids */
+        char **stepup_unused;
+        size_t n_stepup_unused;
         NetPolicy *net_policy;          /* owned; tool_env.net borrows it */
         ToolEnv tool_env;
 
