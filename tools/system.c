@@ -722,7 +722,46 @@ static json_t *fs_to_json(const FsEntry *e) {
 
 /* get_system_status ----------------------------------------------------------- */
 
+static int system_status_collect(ToolCall *call);
+
+/* Many pollers (dashboards, agents) ask at once: one snapshot serves every
+ * call within SNAPSHOT_USEC. The kernel formats the whole mount table and
+ * every IRQ counter per read of /proc/self/mounts and /proc/stat, so this is
+ * most of the tool's cost. The JSON is immutable once built; jansson's
+ * reference counts are atomic, so callers share it. */
+#define SNAPSHOT_USEC 250000
+
+static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
+static json_t *snapshot_result;
+static char *snapshot_text;
+static uint64_t snapshot_at;
+
 static int tool_get_system_status(ToolCall *call) {
+        uint64_t now = now_usec();
+        int r;
+
+        pthread_mutex_lock(&snapshot_lock);
+        if (snapshot_result && now - snapshot_at < SNAPSHOT_USEC) {
+                call->result = json_incref(snapshot_result);
+                call->text = snapshot_text ? strdup(snapshot_text) : NULL;
+                pthread_mutex_unlock(&snapshot_lock);
+                return 0;
+        }
+        /* Collected under the lock: concurrent callers wait for this one
+         * instead of all reading /proc at once. */
+        r = system_status_collect(call);
+        if (r >= 0 && call->result) {
+                json_decref(snapshot_result);
+                free(snapshot_text);
+                snapshot_result = json_incref(call->result);
+                snapshot_text = call->text ? strdup(call->text) : NULL;
+                snapshot_at = now_usec();
+        }
+        pthread_mutex_unlock(&snapshot_lock);
+        return r;
+}
+
+static int system_status_collect(ToolCall *call) {
         _cleanup_json_ json_t *result = NULL, *kernel = NULL, *load = NULL, *cpu = NULL, *mem = NULL,
                               *swap = NULL, *fsa = NULL;
         /* text_buf before text: the stream must be closed before its buffer
