@@ -47,6 +47,12 @@ json_t *audit_redact(json_t *args);
  * `systemmanagerctl audit verify --key` checks every checkpoint. */
 int audit_enable_seal(Audit *a, const char *key_path, const char *initial_key_path, unsigned every);
 
+/* Starts group commit: a background thread fdatasyncs appended lines within
+ * `commit_ms` and writes due checkpoints, off the appending threads. Lines
+ * appended with sync=true are still fdatasync'ed before audit_append()
+ * returns. Without it, checkpoints are written inline. */
+int audit_start_syncer(Audit *a, unsigned commit_ms);
+
 /* Writes a checkpoint now if lines were written since the last one. */
 int audit_seal(Audit *a);
 

@@ -224,6 +224,33 @@ static void test_seal_and_verify(void **state) {
         assert_int_equal(rep.first_bad_line, 3);
 }
 
+static void test_syncer_checkpoints(void **state) {
+        char keypath[300], initpath[300];
+        AuditReport rep;
+        Audit *a = NULL;
+
+        unlink(path);
+        snprintf(keypath, sizeof keypath, "%s/audit.key", dir);
+        snprintf(initpath, sizeof initpath, "%s/audit-initial.key", dir);
+        unlink(keypath);
+        unlink(initpath);
+        assert_int_equal(audit_open(path, &a), 0);
+        assert_int_equal(audit_enable_seal(a, keypath, initpath, 3), 0);
+        assert_int_equal(audit_start_syncer(a, 2), 0);
+        for (int i = 0; i < 3; i++)
+                assert_int_equal(audit_append(a, "tool.call", NULL, false, NULL), 0);
+        /* The syncer, not the appender, writes the checkpoint. */
+        for (int i = 0; i < 200; i++) {
+                assert_int_equal(audit_verify_file(path, NULL, &rep), 0);
+                if (rep.checkpoints == 1)
+                        break;
+                usleep(5000);
+        }
+        assert_int_equal(rep.checkpoints, 1);
+        assert_int_equal(rep.verdict, AUDIT_INTACT);
+        audit_close(a);
+}
+
 static void test_verify_removed_line(void **state) {
         AuditReport rep;
         Audit *a = NULL;
@@ -249,6 +276,7 @@ int main(void) {
                 cmocka_unit_test(test_redact),
                 cmocka_unit_test(test_seal_and_verify),
                 cmocka_unit_test(test_verify_removed_line),
+                cmocka_unit_test(test_syncer_checkpoints),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
