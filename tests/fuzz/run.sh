@@ -11,7 +11,7 @@ out=${FUZZ_OUT:-build-fuzz}
 mkdir -p "$out"
 
 core=$(ls common/*.c scopes/*.c tools/*.c audit/*.c server/*.c | grep -v '^server/main\.c$')
-libs="libwebsockets jansson libcrypto libssl yaml-0.1 libsystemd libcurl"
+libs="libwebsockets jansson libcrypto libssl yaml-0.1 libsystemd libcurl sqlite3"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -DSM_VERSION=\"fuzz\" -I."
 
 harnesses=("$@")
