@@ -495,13 +495,13 @@ static void job_progress(void *userdata, double progress, double total, const ch
         outbox_push(j->outbox, item);
 }
 
-static json_t *tool_result_json(const Job *j, ToolCall *call, int r) {
+static json_t *tool_result_json_for(const Tool *t, ToolCall *call, int r) {
         json_t *result;
 
         if (r < 0) {
                 char text[600];
 
-                snprintf(text, sizeof text, "%s failed: %s", j->tool->name,
+                snprintf(text, sizeof text, "%s failed: %s", t->name,
                          call->error[0] ? call->error : strerror(-r));
                 return json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", text, "isError", 1);
         }
@@ -514,9 +514,13 @@ static json_t *tool_result_json(const Job *j, ToolCall *call, int r) {
         }
         result = json_pack("{s:[{s:s,s:s}],s:O,s:b}", "content", "type", "text", "text", text,
                            "structuredContent", call->result, "isError", 0);
-        if (result && (j->tool->flags & TOOL_UNTRUSTED_OUTPUT))
+        if (result && (t->flags & TOOL_UNTRUSTED_OUTPUT))
                 json_object_set_new(result, "_meta", json_pack("{s:b}", "systemmanager/untrusted", 1));
         return result;
+}
+
+static json_t *tool_result_json(const Job *j, ToolCall *call, int r) {
+        return tool_result_json_for(j->tool, call, r);
 }
 
 static int approval_required_reply(McpReply *ret, bool rest, json_t *rpc_id, const Tool *t, const char *id,
@@ -922,6 +926,37 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
                 log_error_errno(r, "Failed to write audit record, refusing %s: %m", t->name);
                 return call_refuse(ret, rest, rpc_id, CALL_INTERNAL,
                                    "Internal error: the audit log cannot be written, so no tool runs", NULL);
+        }
+
+        /* A tool that can answer without blocking (a cache hit) answers here:
+         * no hop to a worker and back. Same audit, same reply. */
+        if (t->fast && !needs_plan) {
+                ToolCall call = { .tool = t, .args = a, .env = &srv->tool_env };
+                uint64_t t0 = now_usec();
+
+                r = t->fast(&call);
+                if (r != -EAGAIN) {
+                        _cleanup_json_ json_t *rf = audit_fields(request_id, s->identity, &s->peer, t);
+                        if (rf) {
+                                json_object_set_new(rf, "result_status", json_string(r < 0 ? "error" : "success"));
+                                json_object_set_new(rf, "duration_ms", json_integer((json_int_t) ((now_usec() - t0) / 1000)));
+                                int q = audit_append(srv->audit, "tool.result", rf, t->risk >= RISK_HIGH, NULL);
+                                if (q < 0)
+                                        log_error_errno(q, "Failed to write audit record for %s: %m", request_id);
+                        }
+                        if (r < 0)
+                                atomic_fetch_add(&srv->n_tool_errors, 1);
+                        if (rest)
+                                r = reply_set(ret, r < 0 ? 500 : 200,
+                                              r < 0 ? json_pack("{s:b,s:n,s:{s:s,s:s}}", "ok", 0, "result", "error", "code",
+                                                                "tool.failed", "message", call.error)
+                                                    : json_pack("{s:b,s:O,s:n}", "ok", 1, "result", call.result, "error"));
+                        else
+                                r = reply_set(ret, 200, rpc_result_new(rpc_id, tool_result_json_for(t, &call, r)));
+                        json_decref(call.result);
+                        free(call.text);
+                        return r < 0 ? r : MCP_REPLY_NOW;
+                }
         }
 
         Job *j = calloc(1, sizeof *j);

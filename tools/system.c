@@ -736,6 +736,21 @@ static json_t *snapshot_result;
 static char *snapshot_text;
 static uint64_t snapshot_at;
 
+/* The event-loop path: a fresh snapshot, or -EAGAIN (never waits for the lock). */
+static int fast_get_system_status(ToolCall *call) {
+        int r = -EAGAIN;
+
+        if (pthread_mutex_trylock(&snapshot_lock) != 0)
+                return -EAGAIN;
+        if (snapshot_result && now_usec() - snapshot_at < SNAPSHOT_USEC) {
+                call->result = json_incref(snapshot_result);
+                call->text = snapshot_text ? strdup(snapshot_text) : NULL;
+                r = 0;
+        }
+        pthread_mutex_unlock(&snapshot_lock);
+        return r;
+}
+
 static int tool_get_system_status(ToolCall *call) {
         uint64_t now = now_usec();
         int r;
@@ -1448,6 +1463,7 @@ const Tool tools_system[] = {
                         "\"usage_percent\":{\"type\":[\"number\",\"null\"],\"minimum\":0,\"maximum\":100}}}},"
                         "\"filesystems_truncated\":{\"type\":\"boolean\"}}}",
                 .handler = tool_get_system_status,
+                .fast = fast_get_system_status,
         },
         {
                 .name = "get_top_processes",

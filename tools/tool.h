@@ -66,6 +66,10 @@ typedef struct Tool {
         /* Optional dry run for approval requests: like a handler, but only
          * describes what the call would do (call->result = the plan). */
         ToolHandler plan;
+        /* Optional non-blocking answer (a cache hit) that may run on the event
+         * loop: returns -EAGAIN when it cannot answer at once, and the call
+         * then goes to a worker as usual. */
+        ToolHandler fast;
 } Tool;
 
 /* Progress sink: called from the tool's thread; may be NULL. */
