@@ -5,7 +5,8 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libwebsockets-dev libjansson-dev libssl-dev libyaml-dev
             libseccomp-dev libsystemd-dev libsqlite3-dev libcurl4-openssl-dev)
-test_pkgs=(libcmocka-dev curl jq ca-certificates iputils-ping traceroute)
+test_pkgs=(libcmocka-dev curl jq ca-certificates iputils-ping traceroute dpkg-dev apt-utils busybox-static
+           packagekit polkitd dbus)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;
