@@ -49,6 +49,17 @@ static const char *const expected_tools[] = {
         "check_ssl_certificate",
         "http_request_test",
         "file_operations",
+        "get_container_list",
+        "list_docker_images",
+        "get_docker_networks",
+        "get_container_logs",
+        "manage_container",
+        "pull_docker_image",
+        "update_docker_container",
+        "check_system_updates",
+        "list_installed_packages",
+        "install_package",
+        "update_system_packages",
 };
 
 static void test_catalogue(void **state) {
