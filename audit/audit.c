@@ -179,7 +179,8 @@ int audit_open(const char *path, Audit **ret) {
         return 0;
 }
 
-static int audit_checkpoint_locked(Audit *a, const char *ts);
+static int audit_checkpoint_locked_full(Audit *a, const char *ts, bool deferred);
+static int audit_key_write(const char *path, const unsigned char key[static 32], uint64_t index);
 
 static void *audit_syncer_main(void *userdata) {
         Audit *a = userdata;
@@ -194,13 +195,22 @@ static void *audit_syncer_main(void *userdata) {
                 until.tv_nsec %= 1000000000L;
                 (void) pthread_cond_timedwait(&a->cond, &a->lock, &until);
 
+                unsigned char key[32];
+                uint64_t index = 0;
+                bool save_key = false;
                 if (a->seal && a->since >= a->every) {
                         char ts[40];
 
+                        /* Only the line is written under the lock; its fdatasync and
+                         * the evolved key's fsync happen below, without it, so
+                         * appenders (the event loop) never wait on the disk. */
                         (void) timestamp_format_ms(now_epoch_ms(), ts, sizeof ts);
-                        if (audit_checkpoint_locked(a, ts) >= 0)
-                                a->dirty = false; /* the checkpoint was fdatasync'ed */
-                        continue;
+                        if (audit_checkpoint_locked_full(a, ts, true) >= 0) {
+                                memcpy(key, a->key, sizeof key);
+                                index = a->key_index;
+                                save_key = true;
+                                a->dirty = true;
+                        }
                 }
                 if (!a->dirty)
                         continue;
@@ -212,6 +222,10 @@ static void *audit_syncer_main(void *userdata) {
                 if (fd >= 0) {
                         (void) fdatasync(fd);
                         close(fd);
+                }
+                if (save_key) {
+                        (void) audit_key_write(a->key_path, key, index);
+                        OPENSSL_cleanse(key, sizeof key);
                 }
                 pthread_mutex_lock(&a->lock);
         }
@@ -234,18 +248,22 @@ int audit_start_syncer(Audit *a, unsigned commit_ms) {
         return 0;
 }
 
+static void audit_stop_syncer(Audit *a) {
+        if (!a->syncer_running)
+                return;
+        pthread_mutex_lock(&a->lock);
+        a->stop = true;
+        pthread_cond_signal(&a->cond);
+        pthread_mutex_unlock(&a->lock);
+        pthread_join(a->syncer, NULL);
+        pthread_cond_destroy(&a->cond);
+        a->syncer_running = false;
+}
+
 Audit *audit_close(Audit *a) {
         if (!a)
                 return NULL;
-        if (a->syncer_running) {
-                pthread_mutex_lock(&a->lock);
-                a->stop = true;
-                pthread_cond_signal(&a->cond);
-                pthread_mutex_unlock(&a->lock);
-                pthread_join(a->syncer, NULL);
-                pthread_cond_destroy(&a->cond);
-                a->syncer_running = false;
-        }
+        audit_stop_syncer(a);
         OPENSSL_cleanse(a->key, sizeof a->key);
         free(a->key_path);
         if (a->fd >= 0) {
@@ -403,18 +421,18 @@ static int audit_write_line(Audit *a, const char *ts, const char *event, json_t 
         return 0;
 }
 
-static int audit_key_save(Audit *a) {
+static int audit_key_write(const char *path, const unsigned char key[static 32], uint64_t index) {
         char hex[65], tmp[PATH_MAX];
         _cleanup_free_ char *s = NULL;
         _cleanup_close_ int fd = -1;
         int r;
 
-        hex_encode(a->key, sizeof a->key, hex, sizeof hex);
-        r = asprintf(&s, "{\"index\":%llu,\"key\":\"%s\"}\n", (unsigned long long) a->key_index, hex);
+        hex_encode(key, 32, hex, sizeof hex);
+        r = asprintf(&s, "{\"index\":%llu,\"key\":\"%s\"}\n", (unsigned long long) index, hex);
         OPENSSL_cleanse(hex, sizeof hex);
         if (r < 0)
                 return -ENOMEM;
-        snprintf(tmp, sizeof tmp, "%s.tmp", a->key_path);
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
@@ -426,13 +444,19 @@ static int audit_key_save(Audit *a) {
                 return r ? r : -EIO;
         }
         OPENSSL_cleanse(s, len);
-        if (rename(tmp, a->key_path) < 0)
+        if (rename(tmp, path) < 0)
                 return -errno;
         return 0;
 }
 
+static int audit_key_save(Audit *a) {
+        return audit_key_write(a->key_path, a->key, a->key_index);
+}
+
 /* Writes a checkpoint line sealing everything before it, then evolves the key. Locked. */
-static int audit_checkpoint_locked(Audit *a, const char *ts) {
+/* With `deferred`, the line is written but neither fdatasync'ed nor the
+ * evolved key saved: the caller does both after dropping the lock. */
+static int audit_checkpoint_locked_full(Audit *a, const char *ts, bool deferred) {
         unsigned char mac[32], next[32];
         unsigned int maclen = sizeof mac;
         char msg[128], machex[65];
@@ -447,7 +471,7 @@ static int audit_checkpoint_locked(Audit *a, const char *ts) {
                                              "lines_sealed", (json_int_t) a->seq);
         if (!f)
                 return -ENOMEM;
-        r = audit_append_locked(a, ts, "audit.checkpoint", f, true, NULL);
+        r = audit_append_locked(a, ts, "audit.checkpoint", f, !deferred, NULL);
         if (r < 0)
                 return r;
         a->since = 0;
@@ -456,7 +480,11 @@ static int audit_checkpoint_locked(Audit *a, const char *ts) {
         memcpy(a->key, next, sizeof a->key);
         OPENSSL_cleanse(next, sizeof next);
         a->key_index++;
-        return audit_key_save(a);
+        return deferred ? 0 : audit_key_save(a);
+}
+
+static int audit_checkpoint_locked(Audit *a, const char *ts) {
+        return audit_checkpoint_locked_full(a, ts, false);
 }
 
 int audit_append(Audit *a, const char *event, json_t *fields, bool sync, uint64_t *ret_seq) {
@@ -554,6 +582,9 @@ int audit_enable_seal(Audit *a, const char *key_path, const char *initial_key_pa
 int audit_seal(Audit *a) {
         char ts[40];
         int r = 0;
+
+        /* The final seal is written inline: the syncer must not race it for the key file. */
+        audit_stop_syncer(a);
 
         (void) timestamp_format_ms(now_epoch_ms(), ts, sizeof ts);
         pthread_mutex_lock(&a->lock);
