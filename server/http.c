@@ -57,6 +57,10 @@ typedef struct HttpConn {
         const char *approval_action;    /* "approve" | "deny" */
         bool tokens_revoke;             /* POST /tokens/revoke */
         bool stepup_mint;               /* POST /audience-tokens/tokens */
+        bool stepup_revoke;             /* POST /audience-tokens/revoke */
+        bool svc;                       /* POST /tokens or /tokens/{id}/{action} */
+        char svc_id[40];
+        const char *svc_action;
         bool rx_paused;                 /* rx held from body completion until the answer is out */
         bool body_done;                 /* BODY_COMPLETION seen for this request */                 /* a second request arrived early: ignore it, close after answering */
 } HttpConn;
@@ -80,6 +84,10 @@ static void http_reset_request(HttpConn *c) {
         c->approval_action = NULL;
         c->tokens_revoke = false;
         c->stepup_mint = false;
+        c->stepup_revoke = false;
+        c->svc = false;
+        c->svc_id[0] = 0;
+        c->svc_action = NULL;
         c->retry_after = 0;
         c->status = 0;
         c->wstate = HTTP_WRITE_IDLE;
@@ -375,7 +383,18 @@ static int http_body_complete(HttpConn *c) {
                 return http_respond_reply(c, &r);
         }
 
-        if (c->stepup_mint)
+        if (c->svc)
+                q = mcp_service_tokens(c->httpd->srv, mcp_session_get_identity(c->session), &c->peer,
+                                       c->svc_id[0] ? c->svc_id : NULL, c->svc_action, c->body ? c->body : "",
+                                       c->body_len, &r) < 0
+                            ? -ENOMEM
+                            : MCP_REPLY_NOW;
+        else if (c->stepup_revoke)
+                q = mcp_audience_revoke(c->httpd->srv, mcp_session_get_identity(c->session), &c->peer,
+                                        c->body ? c->body : "", c->body_len, &r) < 0
+                            ? -ENOMEM
+                            : MCP_REPLY_NOW;
+        else if (c->stepup_mint)
                 q = mcp_audience_tokens(c->httpd->srv, mcp_session_get_identity(c->session), &c->peer, true,
                                         c->body ? c->body : "", c->body_len, &r) < 0
                             ? -ENOMEM
@@ -571,6 +590,56 @@ static int http_route(HttpConn *c, const char *path) {
                 }
                 memcpy(c->rest_tool, name, l + 1);
                 c->rest = true;
+                return http_begin_mcp_post(c);
+        }
+
+        if (streq(path, "/audience-tokens/revoke")) {
+                c->rest = true;
+                if (method != LWSHUMETH_POST) {
+                        c->allow = "POST";
+                        c->rejecting = c->close_after = true;
+                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed: use POST");
+                }
+                c->stepup_revoke = true;
+                return http_begin_mcp_post(c);
+        }
+
+        if (streq(path, "/tokens") || (strncmp(path, "/tokens/", 8) == 0 && !streq(path, "/tokens/revoke"))) {
+                c->rest = true;
+                if (streq(path, "/tokens") && method == LWSHUMETH_GET) {
+                        _cleanup_identity_ Identity *who = NULL;
+                        const char *detail = NULL;
+                        unsigned retry = 0;
+                        AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &who, &detail, &retry);
+                        if (e != AUTH_OK)
+                                return http_auth_failed(c, e, detail, false, retry);
+                        McpReply rep = {};
+                        int q = mcp_service_tokens(h->srv, who, &c->peer, NULL, NULL, NULL, 0, &rep);
+                        if (q < 0)
+                                return q;
+                        return http_respond_reply(c, &rep);
+                }
+                if (method != LWSHUMETH_POST) {
+                        c->allow = streq(path, "/tokens") ? "GET, POST" : "POST";
+                        c->rejecting = c->close_after = true;
+                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed");
+                }
+                if (!streq(path, "/tokens")) {
+                        const char *rest = path + 8;
+                        size_t idl = strcspn(rest, "/");
+                        const char *action = rest[idl] == '/' ? rest + idl + 1 : "";
+                        if (idl == 0 || idl >= sizeof c->svc_id ||
+                            strspn(rest, "abcdefghijklmnopqrstuvwxyz0123456789-") < idl ||
+                            (!streq(action, "rotate") && !streq(action, "revoke"))) {
+                                c->rejecting = true;
+                                return http_respond_error(c, 404, "http.not_found",
+                                                          "Not Found: use /tokens/{id}/rotate or /tokens/{id}/revoke");
+                        }
+                        memcpy(c->svc_id, rest, idl);
+                        c->svc_id[idl] = 0;
+                        c->svc_action = streq(action, "rotate") ? "rotate" : "revoke";
+                }
+                c->svc = true;
                 return http_begin_mcp_post(c);
         }
 

@@ -719,13 +719,30 @@ static int approval_required_reply(McpReply *ret, bool rest, json_t *rpc_id, con
         return call_refuse(ret, rest, rpc_id, CALL_APPROVAL_REQUIRED, msg, data);
 }
 
+/* Whether `jti` is an unused single-use token of `subject`. */
+static bool stepup_owned_by(Server *srv, const char *jti, const char *subject) {
+        bool owned = false;
+        size_t n = strlen(subject);
+
+        /* Entries are "jti subject". */
+        pthread_mutex_lock(&srv->stepup_lock);
+        for (size_t i = 0; i < srv->n_stepup_unused && !owned; i++) {
+                const char *e = srv->stepup_unused[i];
+                size_t l = strlen(jti);
+                owned = strncmp(e, jti, l) == 0 && e[l] == ' ' && strlen(e + l + 1) == n && streq(e + l + 1, subject);
+        }
+        pthread_mutex_unlock(&srv->stepup_lock);
+        return owned;
+}
+
 /* Takes a single-use step-up token id out of the unused set: true once. */
 static bool stepup_consume(Server *srv, const char *jti) {
         bool found = false;
 
         pthread_mutex_lock(&srv->stepup_lock);
+        size_t jl = strlen(jti);
         for (size_t i = 0; i < srv->n_stepup_unused; i++)
-                if (streq(srv->stepup_unused[i], jti)) {
+                if (strncmp(srv->stepup_unused[i], jti, jl) == 0 && srv->stepup_unused[i][jl] == ' ') {
                         free(srv->stepup_unused[i]);
                         srv->stepup_unused[i] = srv->stepup_unused[--srv->n_stepup_unused];
                         found = true;
@@ -1371,8 +1388,7 @@ int mcp_audience_tokens(Server *srv, Identity *id, const Peer *peer, bool mint, 
                                    : NULL;
                 if (n) {
                         srv->stepup_unused = n;
-                        n[srv->n_stepup_unused] = strdup(jti);
-                        if (n[srv->n_stepup_unused])
+                        if (asprintf(&n[srv->n_stepup_unused], "%s %s", jti, id->subject) >= 0)
                                 srv->n_stepup_unused++;
                 }
                 pthread_mutex_unlock(&srv->stepup_lock);
@@ -1391,4 +1407,146 @@ int mcp_audience_tokens(Server *srv, Identity *id, const Peer *peer, bool mint, 
         return rest_reply(ret, 200, json_pack("{s:b,s:s,s:s,s:I,s:s,s:b}", "ok", 1, "token", token, "audience", a,
                                               "expires_at", json_integer_value(json_object_get(claims, "exp")),
                                               "token_id", jti, "single_use", su));
+}
+
+/* Service tokens over HTTP (admin:tokens:*) ------------------------------ */
+
+static int require_scope(McpReply *ret, Identity *id, Scope sc) {
+        if (id && scopeset_has(id->scopes, sc))
+                return 1;
+        char m[96];
+        snprintf(m, sizeof m, "Missing required scopes: %s", scope_to_string(sc));
+        int r = rest_fail(ret, 403, auth_error_code(AUTH_ERR_INSUFFICIENT_SCOPE), m);
+        if (r >= 0) {
+                ret->auth_error = AUTH_ERR_INSUFFICIENT_SCOPE;
+                ret->missing_scopes = strdup(scope_to_string(sc));
+        }
+        return r < 0 ? r : 0;
+}
+
+static void audit_token_event(Server *srv, Identity *id, const Peer *peer, const char *event, const char *token_id,
+                              const char *reason) {
+        _cleanup_json_ json_t *f = json_pack("{s:s,s:s,s:o}", "subject", id->subject, "token_id", token_id, "peer",
+                                             peer_to_json(peer));
+        if (f && reason)
+                json_object_set_new(f, "reason", json_string(reason));
+        if (f && audit_append(srv->audit, event, f, true, NULL) < 0)
+                log_error("Failed to write audit record %s", event);
+}
+
+int mcp_service_tokens(Server *srv, Identity *id, const Peer *peer, const char *token_id, const char *action,
+                       const char *body, size_t len, McpReply *ret) {
+        int r;
+
+        *ret = (McpReply) {};
+        if (!action && !body) {
+                /* GET /tokens */
+                r = require_scope(ret, id, SCOPE_ADMIN_TOKENS_READ);
+                if (r <= 0)
+                        return r;
+                json_t *list = tokenstore_service_json(srv->tokens, NULL);
+                json_t *rev = tokenstore_revocations_json(srv->tokens);
+                return rest_reply(ret, 200, json_pack("{s:b,s:o?,s:o?}", "ok", 1, "service_tokens", list, "revocations", rev));
+        }
+
+        r = require_scope(ret, id, SCOPE_ADMIN_TOKENS_WRITE);
+        if (r <= 0)
+                return r;
+        json_error_t e;
+        _cleanup_json_ json_t *b = len > 0 ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &e) : json_object();
+        if (!json_is_object(b))
+                return rest_fail(ret, 400, "request.invalid", "The body must be a JSON object");
+        json_t *exp = json_object_get(b, "expires_in"), *ov = json_object_get(b, "overlap"),
+               *reason = json_object_get(b, "reason");
+        if ((exp && !json_is_integer(exp)) || (ov && !json_is_integer(ov)) || (reason && !json_is_string(reason)) ||
+            json_integer_value(exp) < 0 || json_integer_value(ov) < 0)
+                return rest_fail(ret, 400, "request.invalid",
+                                 "\"expires_in\" and \"overlap\" are seconds (integers >= 0), \"reason\" a string");
+
+        _cleanup_erase_ char *tok = NULL;
+        if (!token_id) {
+                /* POST /tokens {"id","scopes","expires_in"} */
+                json_t *tid = json_object_get(b, "id"), *sc = json_object_get(b, "scopes");
+                _cleanup_free_ char *scopes = NULL;
+                if (json_is_array(sc)) {
+                        size_t i;
+                        json_t *v;
+                        json_array_foreach(sc, i, v) {
+                                char *n = NULL;
+                                if (!json_is_string(v) ||
+                                    asprintf(&n, "%s%s%s", scopes ? scopes : "", scopes ? "," : "", json_string_value(v)) < 0)
+                                        return rest_fail(ret, 400, "request.invalid", "\"scopes\" must be strings");
+                                free(scopes);
+                                scopes = n;
+                        }
+                } else if (json_is_string(sc))
+                        scopes = strdup(json_string_value(sc));
+                if (!json_is_string(tid) || !scopes)
+                        return rest_fail(ret, 400, "request.invalid",
+                                         "Send {\"id\":\"ci-bot\", \"scopes\":[\"readonly\"], \"expires_in\": SECONDS}");
+                r = tokenstore_service_create(srv->tokens, json_string_value(tid), scopes, json_integer_value(exp), &tok);
+                if (r == -EEXIST)
+                        return rest_fail(ret, 409, "token.exists", "A service token with that id exists: rotate or revoke it");
+                if (r < 0)
+                        return rest_fail(ret, 400, "request.invalid",
+                                         "Bad id ([a-z0-9][a-z0-9-]{0,31}) or unknown scope");
+                audit_token_event(srv, id, peer, "token.created", json_string_value(tid), NULL);
+                return rest_reply(ret, 200, json_pack("{s:b,s:s,s:s,s:s}", "ok", 1, "id", json_string_value(tid), "token", tok,
+                                                      "note", "the secret is shown only now"));
+        }
+        if (streq(action, "rotate")) {
+                r = tokenstore_service_rotate(srv->tokens, token_id, json_integer_value(ov), json_integer_value(exp), &tok);
+                if (r == -ENOENT || r == -EINVAL)
+                        return rest_fail(ret, 404, "token.unknown", "No active service token with that id");
+                if (r < 0)
+                        return rest_fail(ret, 500, "server.internal", "Could not rotate the token");
+                audit_token_event(srv, id, peer, "token.rotated", token_id, NULL);
+                return rest_reply(ret, 200, json_pack("{s:b,s:s,s:s,s:I}", "ok", 1, "id", token_id, "token", tok,
+                                                      "overlap", json_integer_value(ov)));
+        }
+        /* revoke */
+        if (!reason || json_string_length(reason) == 0)
+                return rest_fail(ret, 400, "request.invalid", "Revoking needs a reason: {\"reason\":\"...\"}");
+        r = tokenstore_service_revoke(srv->tokens, token_id, json_string_value(reason));
+        if (r == -ENOENT || r == -EINVAL)
+                return rest_fail(ret, 404, "token.unknown", "No active service token with that id");
+        if (r < 0)
+                return rest_fail(ret, 500, "server.internal", "Could not revoke the token");
+        audit_token_event(srv, id, peer, "token.revoked", token_id, json_string_value(reason));
+        return rest_reply(ret, 200, json_pack("{s:b,s:s}", "ok", 1, "revoked", token_id));
+}
+
+int mcp_audience_revoke(Server *srv, Identity *id, const Peer *peer, const char *body, size_t len, McpReply *ret) {
+        *ret = (McpReply) {};
+        json_error_t e;
+        _cleanup_json_ json_t *b = len > 0 ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &e) : NULL;
+        json_t *tid = json_object_get(b, "token_id"), *tok = json_object_get(b, "token");
+        const char *jti = NULL;
+        _cleanup_identity_ Identity *target = NULL;
+
+        if (!json_is_object(b) || (!json_is_string(tid) && !json_is_string(tok)))
+                return rest_fail(ret, 400, "request.invalid", "Send {\"token_id\":\"su-...\"} or {\"token\":\"...\"}");
+        if (json_is_string(tok)) {
+                const char *detail = NULL;
+                if (auth_authenticate_token(srv->auth, json_string_value(tok), json_string_length(tok), now_epoch(),
+                                            &target, &detail) != AUTH_OK ||
+                    !target->token_id)
+                        return rest_fail(ret, 400, "token.invalid", "\"token\" is not a valid step-up token");
+                jti = target->token_id;
+                /* Bound to the caller: only its own step-up tokens (or an admin). */
+                if (!streq_ptr(target->subject, id->subject) && !scopeset_has(id->scopes, SCOPE_ADMIN_TOKENS_WRITE))
+                        return rest_fail(ret, 403, "auth.insufficient_scope", "That token belongs to another subject");
+        } else {
+                jti = json_string_value(tid);
+                if (strncmp(jti, "su-", 3) != 0 && strncmp(jti, "au-", 3) != 0)
+                        return rest_fail(ret, 400, "request.invalid", "Not a step-up token id (su-… or au-…)");
+                if (!scopeset_has(id->scopes, SCOPE_ADMIN_TOKENS_WRITE) && !stepup_owned_by(srv, jti, id->subject))
+                        return rest_fail(ret, 403, "auth.insufficient_scope",
+                                         "Revoking by id needs admin:tokens:write, or the token itself in \"token\"");
+        }
+        (void) stepup_consume(srv, jti);
+        if (tokenstore_revoke_jti(srv->tokens, jti, now_epoch() + 600, "step-up token revoked", id->subject) < 0)
+                return rest_fail(ret, 500, "server.internal", "Could not record the revocation");
+        audit_token_event(srv, id, peer, "token.revoked", jti, "step-up token revoked");
+        return rest_reply(ret, 200, json_pack("{s:b,s:s}", "ok", 1, "revoked", jti));
 }

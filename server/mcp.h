@@ -105,6 +105,19 @@ int mcp_tokens_revoke(Server *srv, Identity *id, const Peer *peer, const char *b
 int mcp_audience_tokens(Server *srv, Identity *id, const Peer *peer, bool mint, const char *body, size_t len,
                         McpReply *ret);
 
+/* GET /tokens (admin:tokens:read; token_id, action and body NULL), POST
+ * /tokens {"id","scopes","expires_in"}, POST /tokens/{id}/rotate
+ * {"overlap","expires_in"}, POST /tokens/{id}/revoke {"reason"}
+ * (admin:tokens:write). Service-token secrets appear only in create/rotate
+ * answers. Audited (token.created / token.rotated / token.revoked). */
+int mcp_service_tokens(Server *srv, Identity *id, const Peer *peer, const char *token_id, const char *action,
+                       const char *body, size_t len, McpReply *ret);
+
+/* POST /audience-tokens/revoke {"token": ...} (the caller's own step-up
+ * token) or {"token_id": ...} (admin:tokens:write, or the caller's own
+ * unused single-use token). */
+int mcp_audience_revoke(Server *srv, Identity *id, const Peer *peer, const char *body, size_t len, McpReply *ret);
+
 /* Accounts for an outbox item taken by a transport once it has been sent or
  * dropped: frees the item, and for final items ends the job (s may be NULL
  * when the session is gone). Call on the transport's thread. */

@@ -1,0 +1,137 @@
+// Identity and approvals against the running daemon: revocation while it
+// runs (CLI and HTTP), service tokens over HTTP with rotation overlap,
+// audience-scoped step-up tokens (single use, mismatch, revoke), the
+// bootstrap token, and the approval queue over MCP and REST.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Daemon, CTL_BIN, run } from './lib/daemon.mjs';
+import { request, rpc } from './lib/http.mjs';
+
+const BOOT = 'boot-' + 'b'.repeat(40);
+let d;
+
+const ctl = (args) => run(CTL_BIN, args, {
+  timeoutMs: 10000,
+  env: { PATH: process.env.PATH, HOME: d.stateDir, LANG: 'C', SYSTEMMANAGER_SHARED_SECRET: d.secret, SYSTEMMANAGER_STATE_DIR: d.stateDir, ...(d.env.SYSTEMMANAGER_AUDIT_LOG ? { SYSTEMMANAGER_AUDIT_LOG: d.env.SYSTEMMANAGER_AUDIT_LOG } : {}) },
+});
+const whoami = (tok) => request(d.port, { method: 'GET', path: '/whoami', headers: { Authorization: `Bearer ${tok}` } });
+const post = (path, tok, body) => request(d.port, { path, body, headers: { Authorization: `Bearer ${tok}`, 'Content-Type': 'application/json' } });
+const call = (tok, name, args = {}, meta) => rpc(d.port, tok, 'tools/call', { name, arguments: args, ...(meta ? { _meta: meta } : {}) });
+
+describe('identity and approvals on a running daemon', () => {
+  before(async () => {
+    d = new Daemon({ env: { SYSTEMMANAGER_BOOTSTRAP_TOKEN: BOOT, SYSTEMMANAGER_BOOTSTRAP_TOKEN_SCOPES: 'readonly', SYSTEMMANAGER_APPROVAL_REQUIRED_FOR: 'critical,get_top_processes' } });
+    await d.start();
+  });
+  after(async () => { await d?.stop(); d?.cleanup(); });
+
+  it('a token revoked with systemmanagerctl stops working at the next request; others keep working', async () => {
+    const a = d.mint(['readonly'], { agent: 'revoke-me', jti: 'jti-revoke-me-1' });
+    const b = d.mint(['readonly'], { agent: 'keep-me' });
+    assert.equal((await whoami(a)).status, 200);
+    const r = await ctl(['token', 'revoke', '--jti', 'jti-revoke-me-1', '--reason', 'test']);
+    assert.equal(r.code, 0, r.stderr);
+    const after = await whoami(a);
+    assert.equal(after.status, 401);
+    assert.equal(after.json.code, 'auth.token_revoked');
+    assert.equal((await whoami(b)).status, 200);
+    assert.ok(d.audit().some((e) => e.event === 'token.revoked' && e.token_id === 'jti-revoke-me-1'), 'audited');
+  });
+
+  it('POST /tokens/revoke by agent revokes the tokens issued until now, needs admin:tokens:write', async () => {
+    const admin = d.mint(['admin'], { agent: 'ops-admin' });
+    const old = d.mint(['readonly'], { agent: 'ci-bot', iat: Math.floor(Date.now() / 1000) - 5 });
+    const ro = d.mint(['readonly'], { agent: 'not-admin' });
+    const denied = await post('/tokens/revoke', ro, { agent: 'ci-bot', reason: 'x' });
+    assert.equal(denied.status, 403);
+    const ok = await post('/tokens/revoke', admin, { agent: 'ci-bot', reason: 'rotate' });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await whoami(old)).status, 401);
+    await new Promise((r) => setTimeout(r, 1100));
+    const fresh = d.mint(['readonly'], { agent: 'ci-bot' });
+    assert.equal((await whoami(fresh)).status, 200, 'a token minted after the revocation works');
+  });
+
+  it('service tokens over HTTP: create, use, rotate with overlap, revoke', async () => {
+    const admin = d.mint(['admin'], { agent: 'ops-admin-2' });
+    const c = await post('/tokens', admin, { id: 'gh-actions', scopes: ['readonly'], expires_in: 3600 });
+    assert.equal(c.status, 200, c.text);
+    const t1 = c.json.token;
+    assert.match(t1, /^smst_gh-actions_[A-Za-z0-9_-]{43}$/);
+    const w = await whoami(t1);
+    assert.equal(w.status, 200);
+    assert.equal(w.json.subject, 'service:gh-actions');
+    assert.equal(w.json.auth_method, 'service_token');
+    const rot = await post('/tokens/gh-actions/rotate', admin, { overlap: 60 });
+    assert.equal(rot.status, 200, rot.text);
+    assert.equal((await whoami(t1)).status, 200, 'old secret valid during the overlap');
+    assert.equal((await whoami(rot.json.token)).status, 200);
+    const rot2 = await post('/tokens/gh-actions/rotate', admin, {});
+    assert.equal((await whoami(rot.json.token)).status, 401, 'no overlap: the previous secret stops');
+    const list = await request(d.port, { method: 'GET', path: '/tokens', headers: { Authorization: `Bearer ${admin}` } });
+    assert.equal(list.status, 200);
+    assert.ok(list.json.service_tokens.some((t) => t.id === 'gh-actions' && t.state === 'active'));
+    assert.ok(!list.text.includes(rot2.json.token.slice(-43)), 'secrets are never listed');
+    assert.equal((await post('/tokens/gh-actions/revoke', admin, {})).status, 400, 'revoke needs a reason');
+    assert.equal((await post('/tokens/gh-actions/revoke', admin, { reason: 'done' })).status, 200);
+    const gone = await whoami(rot2.json.token);
+    assert.equal(gone.status, 401);
+    assert.equal(gone.json.code, 'auth.token_revoked');
+  });
+
+  it('step-up tokens: one tool only, single use, revocable', async () => {
+    const ro = d.mint(['readonly'], { agent: 'stepper' });
+    const aud = await request(d.port, { method: 'GET', path: '/audience-tokens/audiences', headers: { Authorization: `Bearer ${ro}` } });
+    assert.ok(aud.json.audiences.some((a) => a.audience === 'tool:get_system_status' && a.allowed));
+    const bad = await post('/audience-tokens/tokens', ro, { audience: 'tool:get_system_status', ttl_seconds: 5 });
+    assert.equal(bad.status, 400, 'ttl below 30 s');
+    const up = await post('/audience-tokens/tokens', ro, { audience: 'tool:install_package', ttl_seconds: 60 });
+    assert.equal(up.status, 403, 'step-up never widens scopes');
+    const m = await post('/audience-tokens/tokens', ro, { audience: 'tool:get_system_status', ttl_seconds: 60, single_use: true });
+    assert.equal(m.status, 200, m.text);
+    const other = await call(m.json.token, 'get_network_io_counters');
+    assert.equal(other.json.error.code, -32003);
+    assert.equal(other.json.error.data.code, 'auth.audience_mismatch');
+    const once = await call(m.json.token, 'get_system_status');
+    assert.equal(once.json.result.isError, false);
+    const twice = await call(m.json.token, 'get_system_status');
+    assert.equal(twice.json.error.code, -32003, 'single use');
+    const m2 = await post('/audience-tokens/tokens', ro, { audience: 'tool:get_system_status', ttl_seconds: 60 });
+    assert.equal((await post('/audience-tokens/revoke', ro, { token: m2.json.token })).status, 200);
+    assert.equal((await whoami(m2.json.token)).status, 401);
+  });
+
+  it('the bootstrap token works with its scopes and is audited as bootstrap', async () => {
+    const w = await whoami(BOOT);
+    assert.equal(w.status, 200);
+    assert.equal(w.json.auth_method, 'bootstrap');
+    await call(BOOT, 'get_system_status');
+    assert.ok(d.audit().some((e) => e.event === 'tool.call' && e.auth_method === 'bootstrap'));
+  });
+
+  it('approval queue: -32004 with an id, pending, never self-approved, approve, run once (MCP); REST answers 409', async () => {
+    const agent = d.mint(['readonly'], { agent: 'needs-approval' });
+    const approver = d.mint(['approvals:write'], { agent: 'approver-ann' });
+    const self = d.mint(['approvals:write', 'readonly'], { agent: 'needs-approval' });
+    const first = await call(agent, 'get_top_processes', { limit: 2 });
+    assert.equal(first.json.error.code, -32004, first.text);
+    const id = first.json.error.data.approval_id;
+    assert.match(id, /^apr_[0-9a-f]{24}$/);
+    const pending = await call(agent, 'get_top_processes', { limit: 2 }, { approval_id: id });
+    assert.equal(pending.json.error.code, -32004);
+    assert.equal(pending.json.error.data.state, 'pending');
+    assert.equal((await post(`/approvals/${id}/approve`, self, {})).status, 403, 'the requester cannot approve');
+    assert.equal((await post(`/approvals/${id}/approve`, approver, { reason: 'ok' })).status, 200);
+    const other = await call(agent, 'get_top_processes', { limit: 3 }, { approval_id: id });
+    assert.equal(other.json.error.code, -32004, 'bound to the exact arguments');
+    const runs = await call(agent, 'get_top_processes', { limit: 2 }, { approval_id: id });
+    assert.equal(runs.json.result.isError, false, runs.text);
+    const again = await call(agent, 'get_top_processes', { limit: 2 }, { approval_id: id });
+    assert.equal(again.json.error.code, -32004, 'single use');
+    const rest = await post('/tool/get_top_processes', agent, { limit: 2 });
+    assert.equal(rest.status, 409);
+    assert.equal(rest.json.error.code, 'approval.required');
+    const events = d.audit().filter((e) => e.approval_id === id).map((e) => `${e.event}:${e.decision}`);
+    assert.ok(events.includes('approval.requested:approval_required') && events.includes('approval.approved:approved') && events.includes('tool.call:approved'), events.join(' '));
+  });
+});
