@@ -15,6 +15,12 @@
 #include "scopes/auth.h"
 #include "scopes/scope.h"
 #include "audit/verify.h"
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
 #include "audit/audit.h"
 #include "cli/client.h"
 #include "scopes/tokenstore.h"
@@ -40,6 +46,7 @@ static void help_main(void) {
                "  audit verify   Check the audit log's hash chain and sealed checkpoints\n"
                "  audit tail     Print (and follow) audit records, filtered\n"
                "  approvals      list | show ID | approve ID [--reason R] | deny ID --reason R\n"
+               "  keygen         --hmac | --rsa | --ec | --ed25519: write a secret or key pair (mode 600)\n"
                "  call TOOL      Call a tool: --arg k=v ... or --json '{...}'\n"
                "\n"
                "Options:\n"
@@ -63,7 +70,8 @@ static void help_mint(void) {
                "  --audience A          Restrict the token to one audience\n"
                "  --reason TEXT         Why (required for break-glass: admin tokens with a reason, ttl <= 1h)\n"
                "  --auto-approve        Pre-approve critical actions for this token\n"
-               "  --format hmac         Token format (only hmac for now)\n"
+               "  --format hmac|jwt     hmac (default, the origin format) or an HS256 JWT signed with\n"
+               "                        SYSTEMMANAGER_JWT_SECRET / jwt.secret_file\n"
                "  --secret-file FILE    File holding the shared secret\n"
                "  --json                Print token, expiry and expanded scopes as JSON\n"
                "\n"
@@ -184,6 +192,9 @@ static char **split_scopes(const char *list) {
         return v;
 }
 
+static int mint_jwt(const Config *cfg, const char *agent, char **scope_list, int64_t ttl, const char *aud,
+                    char **ret);
+
 static int cmd_token_mint(int argc, char *argv[], const char *config_path) {
         enum { ARG_AGENT = 0x100, ARG_SCOPES, ARG_TTL, ARG_AUD, ARG_REASON, ARG_AUTO, ARG_FORMAT, ARG_SECRET,
                ARG_JSON };
@@ -201,7 +212,7 @@ static int cmd_token_mint(int argc, char *argv[], const char *config_path) {
                 {}
         };
         const char *agent = NULL, *scopes = NULL, *ttl = "30d", *aud = NULL, *reason = NULL, *secret_file = NULL;
-        bool auto_approve = false, json = false;
+        bool auto_approve = false, json = false, jwt = false;
         _cleanup_(config_done) Config cfg = {};
         int c, r;
 
@@ -217,11 +228,11 @@ static int cmd_token_mint(int argc, char *argv[], const char *config_path) {
                 case ARG_SECRET: secret_file = optarg; break;
                 case ARG_JSON: json = true; break;
                 case ARG_FORMAT:
-                        if (!streq(optarg, "hmac")) {
-                                fprintf(stderr, "systemmanagerctl: --format %s is not available yet; use hmac\n",
-                                        optarg);
+                        if (!streq(optarg, "hmac") && !streq(optarg, "jwt")) {
+                                fprintf(stderr, "systemmanagerctl: --format takes hmac or jwt\n");
                                 return EXIT_USAGE;
                         }
+                        jwt = streq(optarg, "jwt");
                         break;
                 case 'h': help_mint(); return 0;
                 default: return EXIT_USAGE;
@@ -259,6 +270,34 @@ static int cmd_token_mint(int argc, char *argv[], const char *config_path) {
                         return EXIT_USAGE;
                 }
                 set |= one;
+        }
+
+        if (jwt) {
+                r = config_init_defaults(&cfg);
+                const char *path = config_path;
+                if (!path && access(DEFAULT_CONFIG, R_OK) == 0)
+                        path = DEFAULT_CONFIG;
+                if (r < 0 || (path && config_load_file(&cfg, path, stderr) < 0) ||
+                    config_apply_env(&cfg, environ, stderr) < 0)
+                        return 1;
+                if (ttl_s < 60 || ttl_s > cfg.auth_max_ttl) {
+                        fprintf(stderr, "systemmanagerctl: --ttl %s is out of range: between 1m and %llds (auth.max_ttl)\n",
+                                ttl, (long long) cfg.auth_max_ttl);
+                        return EXIT_USAGE;
+                }
+                if (auto_approve || reason) {
+                        fprintf(stderr, "systemmanagerctl: --auto-approve and --reason need --format hmac\n");
+                        return EXIT_USAGE;
+                }
+                _cleanup_erase_ char *t = NULL;
+                if (mint_jwt(&cfg, agent, scope_list, ttl_s, aud, &t) < 0)
+                        return 1;
+                printf("%s\n", t);
+                char scopes_s[512];
+                scopeset_format(set, scopes_s, sizeof scopes_s);
+                fprintf(stderr, "agent:   %s (sub)\nscopes:  %s\nformat:  JWT HS256, expires in %llds\n", agent, scopes_s,
+                        (long long) ttl_s);
+                return 0;
         }
 
         HmacKey *key = NULL;
@@ -1162,6 +1201,190 @@ static int cmd_token_revoke(int argc, char *argv[], const char *config_path) {
         return 0;
 }
 
+/* base64url of a BIGNUM-ish byte string for JWKs. */
+static char *b64u(const unsigned char *d, size_t n) {
+        char *out = NULL;
+        return base64url_encode_alloc(d, n, 4096, &out) < 0 ? NULL : out;
+}
+
+static json_t *public_jwk(EVP_PKEY *k, const char *kid) {
+        json_t *j = NULL;
+        unsigned char buf[1024];
+        size_t n;
+
+        if (EVP_PKEY_is_a(k, "RSA")) {
+                BIGNUM *nb = NULL, *eb = NULL;
+                if (!EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &nb) ||
+                    !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &eb))
+                        return NULL;
+                unsigned char nbuf[1024], ebuf[16];
+                int nl = BN_bn2bin(nb, nbuf), el = BN_bn2bin(eb, ebuf);
+                _cleanup_free_ char *ns = b64u(nbuf, (size_t) nl), *es = b64u(ebuf, (size_t) el);
+                BN_free(nb);
+                BN_free(eb);
+                j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kty", "RSA", "kid", kid, "use", "sig", "alg", "RS256", "n",
+                              ns ? ns : "", "e", es ? es : "");
+        } else if (EVP_PKEY_is_a(k, "EC")) {
+                /* Uncompressed point 04 || x || y. */
+                if (!EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof buf, &n) || n != 65)
+                        return NULL;
+                _cleanup_free_ char *x = b64u(buf + 1, 32), *y = b64u(buf + 33, 32);
+                j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "kid", kid, "use", "sig", "alg",
+                              "ES256", "x", x ? x : "", "y", y ? y : "");
+        } else {
+                n = sizeof buf;
+                if (EVP_PKEY_get_raw_public_key(k, buf, &n) != 1)
+                        return NULL;
+                _cleanup_free_ char *x = b64u(buf, n);
+                j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kty", "OKP", "crv", "Ed25519", "kid", kid, "use", "sig", "alg",
+                              "EdDSA", "x", x ? x : "");
+        }
+        return j;
+}
+
+static int cmd_keygen(int argc, char *argv[]) {
+        enum { ARG_HMAC = 0x100, ARG_RSA, ARG_EC, ARG_ED, ARG_OUT, ARG_KID };
+        static const struct option options[] = {
+                { "hmac", no_argument, NULL, ARG_HMAC },
+                { "rsa", no_argument, NULL, ARG_RSA },
+                { "ec", no_argument, NULL, ARG_EC },
+                { "ed25519", no_argument, NULL, ARG_ED },
+                { "out", required_argument, NULL, ARG_OUT },
+                { "kid", required_argument, NULL, ARG_KID },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        int kind = 0, c;
+        const char *out = NULL, *kid = NULL;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_HMAC: case ARG_RSA: case ARG_EC: case ARG_ED:
+                        if (kind) {
+                                fprintf(stderr, "systemmanagerctl: choose one of --hmac, --rsa, --ec, --ed25519\n");
+                                return EXIT_USAGE;
+                        }
+                        kind = c;
+                        break;
+                case ARG_OUT: out = optarg; break;
+                case ARG_KID: kid = optarg; break;
+                case 'h':
+                        printf("Usage: systemmanagerctl keygen --hmac|--rsa|--ec|--ed25519 [--out FILE] [--kid ID]\n\n"
+                               "--hmac writes a 256-bit secret (64 hex characters) for auth.shared_secret_file or\n"
+                               "jwt.secret_file. --rsa (3072 bits), --ec (P-256) and --ed25519 write a private key\n"
+                               "(PEM) and print the public JWKS for jwt.jwks_file. Files are created mode 600 and\n"
+                               "never overwritten. Default FILE: ./systemmanager-<kind>.key\n");
+                        return 0;
+                default: return EXIT_USAGE;
+                }
+        if (!kind || optind < argc) {
+                fprintf(stderr, "systemmanagerctl: keygen needs one of --hmac, --rsa, --ec, --ed25519 (see --help)\n");
+                return EXIT_USAGE;
+        }
+        const char *name = kind == ARG_HMAC ? "hmac" : kind == ARG_RSA ? "rsa" : kind == ARG_EC ? "ec" : "ed25519";
+        char def[64];
+        snprintf(def, sizeof def, "systemmanager-%s.key", name);
+        if (!out)
+                out = def;
+
+        _cleanup_close_ int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+                fprintf(stderr, "systemmanagerctl: cannot create %s: %s%s\n", out, strerror(errno),
+                        errno == EEXIST ? " (refusing to overwrite a key)" : "");
+                return 1;
+        }
+
+        if (kind == ARG_HMAC) {
+                unsigned char raw[32];
+                char hex[66];
+                if (RAND_bytes(raw, sizeof raw) != 1)
+                        return 1;
+                hex_encode(raw, sizeof raw, hex, sizeof hex);
+                hex[64] = '\n';
+                bool ok = write(fd, hex, 65) == 65;
+                OPENSSL_cleanse(raw, sizeof raw);
+                OPENSSL_cleanse(hex, sizeof hex);
+                if (!ok) {
+                        unlink(out);
+                        return 1;
+                }
+                fprintf(stderr, "wrote a 256-bit secret to %s (mode 600)\n", out);
+                return 0;
+        }
+
+        EVP_PKEY *k = kind == ARG_RSA ? EVP_RSA_gen(3072)
+                      : kind == ARG_EC ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+                                       : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        FILE *f = k ? fdopen(TAKE_FD(fd), "w") : NULL;
+        if (!k || !f || PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) != 1) {
+                if (f)
+                        fclose(f);
+                EVP_PKEY_free(k);
+                unlink(out);
+                fprintf(stderr, "systemmanagerctl: key generation failed\n");
+                return 1;
+        }
+        fclose(f);
+        _cleanup_json_ json_t *jwk = public_jwk(k, kid ? kid : name);
+        EVP_PKEY_free(k);
+        _cleanup_json_ json_t *jwks = jwk ? json_pack("{s:[O]}", "keys", jwk) : NULL;
+        _cleanup_free_ char *s2 = jwks ? json_dumps(jwks, JSON_INDENT(2)) : NULL;
+        if (!s2)
+                return 1;
+        printf("%s\n", s2);
+        fprintf(stderr, "wrote the private key to %s (mode 600); the public JWKS is above (for jwt.jwks_file)\n", out);
+        return 0;
+}
+
+/* HS256 JWT with SYSTEMMANAGER_JWT_SECRET / jwt.secret(_file). */
+static int mint_jwt(const Config *cfg, const char *agent, char **scope_list, int64_t ttl, const char *aud,
+                    char **ret) {
+        _cleanup_erase_ char *secret = NULL;
+        if (cfg->jwt_secret)
+                secret = strdup(cfg->jwt_secret);
+        else if (cfg->jwt_secret_file) {
+                if (read_file_secret(cfg->jwt_secret_file, &secret) < 0)
+                        return -EACCES;
+        }
+        if (!secret || strlen(secret) < 32) {
+                fprintf(stderr, "systemmanagerctl: --format jwt needs an HS256 key of at least 32 bytes: set "
+                                "SYSTEMMANAGER_JWT_SECRET or jwt.secret_file\n");
+                return -ENOKEY;
+        }
+        int64_t now = now_epoch();
+        unsigned char rnd[16];
+        char jti[33];
+        if (RAND_bytes(rnd, sizeof rnd) != 1)
+                return -EIO;
+        hex_encode(rnd, sizeof rnd, jti, sizeof jti);
+        _cleanup_json_ json_t *scopes = json_array();
+        for (char **sc = scope_list; sc && *sc; sc++)
+                json_array_append_new(scopes, json_string(*sc));
+        _cleanup_json_ json_t *claims = json_pack("{s:s,s:O,s:I,s:I,s:s}", "sub", agent, "scopes", scopes, "iat",
+                                                  (json_int_t) now, "exp", (json_int_t) (now + ttl), "jti", jti);
+        if (claims && (aud || cfg->jwt_audience))
+                json_object_set_new(claims, "aud", json_string(aud ? aud : cfg->jwt_audience));
+        if (claims && cfg->jwt_issuer)
+                json_object_set_new(claims, "iss", json_string(cfg->jwt_issuer));
+        _cleanup_free_ char *hdr = NULL, *pay = NULL, *cs = claims ? json_dumps(claims, JSON_COMPACT) : NULL;
+        const char *h = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+        if (!cs || base64url_encode_alloc(h, strlen(h), 1024, &hdr) < 0 ||
+            base64url_encode_alloc(cs, strlen(cs), 16384, &pay) < 0)
+                return -ENOMEM;
+        _cleanup_free_ char *input = NULL;
+        if (asprintf(&input, "%s.%s", hdr, pay) < 0)
+                return -ENOMEM;
+        unsigned char mac[32];
+        unsigned int ml = sizeof mac;
+        if (!HMAC(EVP_sha256(), secret, (int) strlen(secret), (const unsigned char *) input, strlen(input), mac, &ml))
+                return -EIO;
+        _cleanup_free_ char *sig = b64u(mac, sizeof mac);
+        if (!sig || asprintf(ret, "%s.%s", input, sig) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         const char *config_path = NULL;
         int i = 1;
@@ -1206,6 +1429,8 @@ int main(int argc, char *argv[]) {
                     streq(argv[i + 1], "rotate"))
                         return cmd_service_token(argv[i + 1], argc - i - 1, argv + i + 1, config_path);
         }
+        if (streq(argv[i], "keygen"))
+                return cmd_keygen(argc - i, argv + i);
         if (streq(argv[i], "approvals"))
                 return cmd_approvals(argc - i, argv + i);
         if (streq(argv[i], "call"))
