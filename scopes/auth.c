@@ -2,11 +2,15 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <crypt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/cleanup.h"
+#include "common/encoding.h"
 #include "scopes/auth.h"
 #include "scopes/tokenstore.h"
 #include "scopes/jose.h"
@@ -14,12 +18,23 @@
 #define AUTH_DEFAULT_MAX_TOKEN_BYTES 8192
 #define AUTH_DEFAULT_MAX_TTL_SECONDS (30 * 24 * 3600)
 
+typedef struct Credential {
+        struct Credential *next;
+        char *name;
+        char *hash;
+        ScopeSet scopes;
+} Credential;
+
 struct Auth {
         AuthConfig cfg;
         HmacKey *hmac;          /* owned; NULL = no HMAC source */
         JwtVerifier *jwt;       /* owned; NULL = no JWT source */
         TokenStore *store;      /* borrowed; revocations */
         char *bootstrap;        /* owned secret; NULL = none */
+        struct Credential *api_keys;    /* X-API-Key: name, SHA-256 hex, scopes */
+        struct Credential *basic_users; /* Basic: user, crypt hash, scopes */
+        pthread_mutex_t basic_lock;
+        struct BasicCache { char user[64]; unsigned char pw_hash[32]; int64_t until; } basic_cache[16];
         ScopeSet bootstrap_scopes;
         int64_t bootstrap_expires;
 };
@@ -87,6 +102,7 @@ int auth_new(const AuthConfig *cfg, HmacKey *hmac, Auth **ret) {
         if (a->cfg.max_ttl_seconds == 0)
                 a->cfg.max_ttl_seconds = AUTH_DEFAULT_MAX_TTL_SECONDS;
         a->hmac = hmac;
+        pthread_mutex_init(&a->basic_lock, NULL);
 
         *ret = a;
         return 0;
@@ -99,6 +115,16 @@ Auth *auth_free(Auth *a) {
         hmac_key_free(a->hmac);
         jwt_verifier_free(a->jwt);
         erase_and_free(a->bootstrap);
+        Credential *lists[] = { a->api_keys, a->basic_users };
+        for (size_t l = 0; l < 2; l++)
+                for (Credential *c = lists[l], *n; c; c = n) {
+                        n = c->next;
+                        free(c->name);
+                        erase_and_free(c->hash);
+                        free(c);
+                }
+        OPENSSL_cleanse(a->basic_cache, sizeof a->basic_cache);
+        pthread_mutex_destroy(&a->basic_lock);
         free(a);
         return NULL;
 }
@@ -120,7 +146,8 @@ bool auth_required(const Auth *a) {
         case AUTH_MODE_REQUIRED:
                 return true;
         case AUTH_MODE_OPTIONAL:
-                return a->hmac != NULL || a->jwt != NULL || a->bootstrap != NULL;
+                return a->hmac != NULL || a->jwt != NULL || a->bootstrap != NULL || a->api_keys != NULL ||
+                       a->basic_users != NULL;
         case AUTH_MODE_DISABLED:
         default:
                 return false;
@@ -248,6 +275,8 @@ AuthError auth_authenticate_token(Auth *a, const char *token, size_t len, int64_
         return AUTH_OK;
 }
 
+static AuthError auth_basic(Auth *a, const char *b64, int64_t now, Identity **ret, const char **ret_detail);
+
 AuthError auth_authenticate_header(Auth *a, const char *authorization, int64_t now,
                                    Identity **ret, const char **ret_detail) {
         static const char scheme[] = "Bearer";
@@ -269,6 +298,10 @@ AuthError auth_authenticate_header(Auth *a, const char *authorization, int64_t n
         n = strnlen(authorization, prefix_len + a->cfg.max_token_bytes + 1);
         if (n > prefix_len + a->cfg.max_token_bytes)
                 return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "token exceeds the maximum size");
+
+        /* HTTP Basic, when configured (RFC 7617). */
+        if (a->basic_users && n > 6 && strncasecmp(authorization, "Basic ", 6) == 0)
+                return auth_basic(a, authorization + 6, now, ret, ret_detail);
 
         /* RFC 6750 §2.1 / RFC 7235: the scheme is case-insensitive; exactly
          * one space, then the token68 with no further whitespace. */
@@ -310,4 +343,146 @@ int auth_set_bootstrap(Auth *a, const char *token, const char *scopes, int64_t e
 
 HmacKey *auth_hmac_key(Auth *a) {
         return a ? a->hmac : NULL;
+}
+
+static int credential_add(Credential **list, const char *entry, bool hex_hash) {
+        const char *c1 = entry ? strchr(entry, ':') : NULL, *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        ScopeSet set;
+
+        if (!c1 || !c2 || c1 == entry || c2 == c1 + 1 || (size_t) (c1 - entry) > 63)
+                return -EINVAL;
+        if (scope_parse_list(c2 + 1, &set, NULL) < 0 || set == 0)
+                return -EINVAL;
+        if (hex_hash && ((size_t) (c2 - c1 - 1) != 64 || !hex_is_lower(c1 + 1, 64)))
+                return -EINVAL;
+        Credential *c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->name = strndup(entry, (size_t) (c1 - entry));
+        c->hash = strndup(c1 + 1, (size_t) (c2 - c1 - 1));
+        c->scopes = set;
+        if (!c->name || !c->hash) {
+                free(c->name);
+                free(c->hash);
+                free(c);
+                return -ENOMEM;
+        }
+        c->next = *list;
+        *list = c;
+        return 0;
+}
+
+int auth_add_api_key(Auth *a, const char *entry) {
+        return credential_add(&a->api_keys, entry, true);
+}
+
+int auth_add_basic_user(Auth *a, const char *entry) {
+        return credential_add(&a->basic_users, entry, false);
+}
+
+static Identity *credential_identity(const Credential *c, const char *prefix, AuthMethod m) {
+        Identity *i = identity_new();
+
+        if (!i)
+                return NULL;
+        if (asprintf(&i->subject, "%s%s", prefix, c->name) < 0) {
+                i->subject = NULL;
+                return identity_unref(i);
+        }
+        i->method = m;
+        i->scopes = c->scopes;
+        return i;
+}
+
+AuthError auth_authenticate_api_key(Auth *a, const char *key, size_t len, Identity **ret, const char **ret_detail) {
+        unsigned char md[32];
+        unsigned int n = sizeof md;
+        char hex[65];
+        const Credential *hit = NULL;
+
+        if (!a->api_keys || len == 0 || len > 1024)
+                return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "unknown API key");
+        if (EVP_Digest(key, len, md, &n, EVP_sha256(), NULL) != 1)
+                return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "cannot hash the API key");
+        hex_encode(md, sizeof md, hex, sizeof hex);
+        /* Compare against every key, so the time does not say which one matched. */
+        for (const Credential *c = a->api_keys; c; c = c->next)
+                if (CRYPTO_memcmp(c->hash, hex, 64) == 0)
+                        hit = c;
+        if (!hit)
+                return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "unknown API key");
+        *ret = credential_identity(hit, "apikey:", AUTH_METHOD_API_KEY);
+        if (!*ret)
+                return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "out of memory");
+        memcpy((*ret)->token_sha256, hex, 16);
+        (*ret)->token_sha256[16] = 0;
+        if (ret_detail)
+                *ret_detail = NULL;
+        return AUTH_OK;
+}
+
+/* "Basic base64(user:password)". bcrypt is slow on purpose (tens of ms): a
+ * verified credential is cached for 5 minutes by SHA-256 of the password,
+ * so a client does not pay for it (nor stall the event loop) per request. */
+static AuthError auth_basic(Auth *a, const char *b64, int64_t now, Identity **ret, const char **ret_detail) {
+        unsigned char dec[512];
+        int n;
+
+        if (!a->basic_users)
+                return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "HTTP Basic is not configured");
+        size_t l = strlen(b64);
+        if (l == 0 || l > 680 || l % 4 != 0)
+                return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "malformed Basic credentials");
+        n = EVP_DecodeBlock(dec, (const unsigned char *) b64, (int) l);
+        if (n < 0)
+                return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "malformed Basic credentials");
+        while (n > 0 && b64[--l] == '=')
+                n--; /* EVP_DecodeBlock counts padding as zero bytes */
+        dec[n] = 0;
+        char *colon = memchr(dec, ':', (size_t) n);
+        if (!colon || colon == (char *) dec || memchr(dec, 0, (size_t) n)) {
+                OPENSSL_cleanse(dec, sizeof dec);
+                return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "malformed Basic credentials");
+        }
+        *colon = 0;
+        const char *user = (const char *) dec, *pass = colon + 1;
+        const Credential *c = NULL;
+        for (const Credential *i = a->basic_users; i; i = i->next)
+                if (streq(i->name, user))
+                        c = i;
+
+        unsigned char ph[32];
+        unsigned int pl = sizeof ph;
+        EVP_Digest(pass, strlen(pass), ph, &pl, EVP_sha256(), NULL);
+        bool ok = false;
+        pthread_mutex_lock(&a->basic_lock);
+        for (size_t k = 0; c && k < ELEMENTSOF(a->basic_cache); k++)
+                if (a->basic_cache[k].until > now && streq(a->basic_cache[k].user, user) &&
+                    CRYPTO_memcmp(a->basic_cache[k].pw_hash, ph, 32) == 0)
+                        ok = true;
+        pthread_mutex_unlock(&a->basic_lock);
+        if (c && !ok) {
+                struct crypt_data cd = {};
+                const char *h = crypt_r(pass, c->hash, &cd);
+                ok = h && strlen(h) == strlen(c->hash) && CRYPTO_memcmp(h, c->hash, strlen(h)) == 0;
+                OPENSSL_cleanse(&cd, sizeof cd);
+                if (ok) {
+                        pthread_mutex_lock(&a->basic_lock);
+                        size_t slot = (size_t) (ph[0]) % ELEMENTSOF(a->basic_cache);
+                        snprintf(a->basic_cache[slot].user, sizeof a->basic_cache[slot].user, "%s", user);
+                        memcpy(a->basic_cache[slot].pw_hash, ph, 32);
+                        a->basic_cache[slot].until = now + 300;
+                        pthread_mutex_unlock(&a->basic_lock);
+                }
+        }
+        OPENSSL_cleanse(ph, sizeof ph);
+        OPENSSL_cleanse(dec, sizeof dec);
+        if (!c || !ok)
+                return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "unknown user or wrong password");
+        *ret = credential_identity(c, "basic:", AUTH_METHOD_BASIC);
+        if (!*ret)
+                return auth_fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "out of memory");
+        if (ret_detail)
+                *ret_detail = NULL;
+        return AUTH_OK;
 }

@@ -141,3 +141,15 @@ int auth_set_bootstrap(Auth *a, const char *token, const char *scopes, int64_t e
 /* The HMAC key of the chain (borrowed), or NULL: for tokens the daemon
  * itself mints (audience-scoped step-up tokens). */
 HmacKey *auth_hmac_key(Auth *a);
+
+/* Adds an API key (X-API-Key header): `entry` is "NAME:SHA256HEX:SCOPES"
+ * (scopes space-separated; only the key's SHA-256 is configured). Returns
+ * 0 or -EINVAL naming nothing secret. */
+int auth_add_api_key(Auth *a, const char *entry);
+
+/* Adds an HTTP Basic user: "USER:CRYPT-HASH:SCOPES" where the hash is a
+ * crypt(3) string, bcrypt ("$2b$...") recommended. */
+int auth_add_basic_user(Auth *a, const char *entry);
+
+/* X-API-Key value → identity (constant-time over every configured key). */
+AuthError auth_authenticate_api_key(Auth *a, const char *key, size_t len, Identity **ret, const char **ret_detail);

@@ -57,6 +57,8 @@ const char *auth_method_to_string(AuthMethod m) {
                 [AUTH_METHOD_SERVICE_TOKEN] = "service_token",
                 [AUTH_METHOD_BOOTSTRAP] = "bootstrap",
                 [AUTH_METHOD_STDIO] = "stdio",
+                [AUTH_METHOD_API_KEY] = "api_key",
+                [AUTH_METHOD_BASIC] = "basic",
         };
 
         if ((int) m < 0 || m >= _AUTH_METHOD_MAX)

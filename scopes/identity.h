@@ -20,6 +20,8 @@ typedef enum AuthMethod {
         AUTH_METHOD_SERVICE_TOKEN,
         AUTH_METHOD_BOOTSTRAP,
         AUTH_METHOD_STDIO,      /* --stdio with no token: the local user */
+        AUTH_METHOD_API_KEY,    /* X-API-Key header */
+        AUTH_METHOD_BASIC,      /* HTTP Basic */
         _AUTH_METHOD_MAX,
 } AuthMethod;
 

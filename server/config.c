@@ -301,6 +301,22 @@ static const ConfigKey config_keys[] = {
                                "client cannot send an `Authorization` header.",
         },
         {
+                .section = "auth", .key = "api_keys", .type = CONFIG_STRV, .flags = KEY_NO_EXAMPLE,
+                FIELD(auth_api_keys),
+                .def = "",
+                .description = "API keys for the `X-API-Key` header, each `NAME:SHA256HEX:SCOPES` — the "
+                               "lower-case hex SHA-256 of the key (`printf %s KEY | sha256sum`), never the key "
+                               "itself; SCOPES space-separated. The subject is `apikey:NAME`.",
+        },
+        {
+                .section = "auth", .key = "basic_users", .type = CONFIG_STRV, .flags = KEY_NO_EXAMPLE,
+                FIELD(auth_basic_users),
+                .def = "",
+                .description = "HTTP Basic users, each `USER:CRYPT-HASH:SCOPES` with a crypt(3) hash, bcrypt "
+                               "recommended (`mkpasswd -m bcrypt`); SCOPES space-separated. The subject is "
+                               "`basic:USER`. A verified password is cached for 5 minutes.",
+        },
+        {
                 .section = "auth", .key = "bootstrap_token", .type = CONFIG_SECRET, .flags = KEY_NO_EXAMPLE,
                 FIELD(auth_bootstrap_token),
                 .env_aliases = STRV("SYSTEMMANAGER_BOOTSTRAP_TOKEN"),

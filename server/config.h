@@ -40,6 +40,8 @@ typedef struct Config {
         int64_t auth_max_ttl;           /* seconds, default 30 days */
         bool auth_allow_query_token;    /* false */
         bool auth_allow_disabled_on_network; /* false: auth.mode disabled refused on a non-loopback listener */
+        char **auth_api_keys;           /* "NAME:SHA256HEX:SCOPES" */
+        char **auth_basic_users;        /* "USER:CRYPT-HASH:SCOPES" */
         char *auth_bootstrap_token;     /* secret; SYSTEMMANAGER_BOOTSTRAP_TOKEN */
         char *auth_bootstrap_scopes;    /* default "admin" */
         char *auth_bootstrap_expires_at;/* ISO-8601 or epoch; unset = no expiry */

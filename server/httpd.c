@@ -235,7 +235,24 @@ AuthError httpd_authenticate(struct lws *wsi, Httpd *h, const Peer *peer, bool a
                 }
         }
 
-        AuthError e = auth_authenticate_header(srv->auth, hdr, now_epoch(), ret, ret_detail);
+        AuthError e;
+        char apikey[1100];
+        if (!hdr && httpd_header_custom(wsi, "x-api-key:", apikey, sizeof apikey) > 0) {
+                /* X-API-Key, when no Authorization header came. */
+                e = auth_authenticate_api_key(srv->auth, apikey, strlen(apikey), ret, ret_detail);
+                if (e == AUTH_OK && (*ret)->subject &&
+                    ratelimit_blocked(srv->rl_identity, (*ret)->subject, now_usec(), ret_retry_after)) {
+                        *ret = identity_unref(*ret);
+                        e = AUTH_ERR_RATE_LIMITED_IDENTITY;
+                }
+                if (e != AUTH_OK) {
+                        ratelimit_fail(srv->rl_ip, peer->ip, now_usec());
+                        mcp_audit_auth_failure(srv, peer, e, *ret_detail, apikey, strlen(apikey));
+                }
+                OPENSSL_cleanse(apikey, sizeof apikey);
+                return e;
+        }
+        e = auth_authenticate_header(srv->auth, hdr, now_epoch(), ret, ret_detail);
         if (e != AUTH_OK) {
                 const char *tok = hdr && strlen(hdr) > 7 ? hdr + 7 : NULL;
                 ratelimit_fail(srv->rl_ip, peer->ip, now_usec());

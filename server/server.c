@@ -196,7 +196,8 @@ int server_init(Server *s, Config *c) {
 
         /* Deny by default: no credential source and auth not explicitly off means
          * nobody could ever authenticate, and "optional" must not mean "open". */
-        if (!hmac && !jwt && !c->auth_bootstrap_token && mode != AUTH_MODE_DISABLED)
+        if (!hmac && !jwt && !c->auth_bootstrap_token && !(c->auth_api_keys && c->auth_api_keys[0]) &&
+            !(c->auth_basic_users && c->auth_basic_users[0]) && mode != AUTH_MODE_DISABLED)
                 return log_error_errno(EINVAL,
                                        "No credential source configured: set SYSTEMMANAGER_SHARED_SECRET or "
                                        "auth.shared_secret_file, or a JWT key (jwt.secret, jwt.jwks_file), "
@@ -267,6 +268,14 @@ int server_init(Server *s, Config *c) {
                                   4096, &s->rl_identity);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up rate limiting: %m");
+
+        for (char **k = c->auth_api_keys; k && *k; k++)
+                if (auth_add_api_key(s->auth, *k) < 0)
+                        return log_error_errno(EINVAL, "auth.api_keys: an entry is not NAME:SHA256HEX:SCOPES (64 "
+                                                       "lower-case hex digits, known scopes)");
+        for (char **u = c->auth_basic_users; u && *u; u++)
+                if (auth_add_basic_user(s->auth, *u) < 0)
+                        return log_error_errno(EINVAL, "auth.basic_users: an entry is not USER:CRYPT-HASH:SCOPES");
 
         if (c->auth_bootstrap_token) {
                 int64_t until = 0;

@@ -135,3 +135,39 @@ describe('identity and approvals on a running daemon', () => {
     assert.ok(events.includes('approval.requested:approval_required') && events.includes('approval.approved:approved') && events.includes('tool.call:approved'), events.join(' '));
   });
 });
+
+describe('X-API-Key and HTTP Basic', () => {
+  let k;
+  // bcrypt of "s3cret-pass" (cost 8), made with crypt(3); SHA-256 of the API key.
+  const BCRYPT = '$2b$08$kb1x1wIswtPCjf58sIyb6OWbFMm9XOoKo2.QG.oX.3FgwV.0ghQFm';
+  const KEY = 'my-api-key-0123456789';
+  const KEYHASH = '1e7cf79f1ea8e4a4c52ee0e8b1d95d9c0e0c77cc4c1b8bb7a2b5d2f6e9b0c0c0';
+  before(async () => {
+    const crypto = await import('node:crypto');
+    const h = crypto.createHash('sha256').update(KEY).digest('hex');
+    k = new Daemon({ env: { SYSTEMMANAGER_AUTH_API_KEYS: `grafana:${h}:readonly`, SYSTEMMANAGER_AUTH_BASIC_USERS: `alice:${BCRYPT}:readonly health:read` } });
+    await k.start();
+  });
+  after(async () => { await k?.stop(); k?.cleanup(); });
+
+  it('an X-API-Key whose SHA-256 is configured authenticates; another is 401', async () => {
+    const ok = await request(k.port, { method: 'GET', path: '/whoami', headers: { 'X-API-Key': KEY } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.subject, 'apikey:grafana');
+    assert.equal(ok.json.auth_method, 'api_key');
+    const bad = await request(k.port, { method: 'GET', path: '/whoami', headers: { 'X-API-Key': KEYHASH } });
+    assert.equal(bad.status, 401);
+    assert.equal(bad.json.code, 'auth.invalid_token');
+  });
+
+  it('HTTP Basic with a bcrypt hash authenticates; a wrong password is 401', async () => {
+    const basic = (u, p) => ({ Authorization: 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64') });
+    const ok = await request(k.port, { method: 'GET', path: '/whoami', headers: basic('alice', 's3cret-pass') });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.subject, 'basic:alice');
+    const bad = await request(k.port, { method: 'GET', path: '/whoami', headers: basic('alice', 'nope') });
+    assert.equal(bad.status, 401);
+    const call = await request(k.port, { body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_system_status', arguments: {} } }, headers: { ...basic('alice', 's3cret-pass'), 'Content-Type': 'application/json' } });
+    assert.equal(call.json.result.isError, false, call.text);
+  });
+});

@@ -150,6 +150,8 @@ static void assert_config_equal(const Config *a, const Config *b) {
         assert_int_equal(a->auth_max_ttl, b->auth_max_ttl);
         assert_int_equal(a->auth_allow_query_token, b->auth_allow_query_token);
         assert_int_equal(a->auth_allow_disabled_on_network, b->auth_allow_disabled_on_network);
+        assert_int_equal(strv_length(a->auth_api_keys), strv_length(b->auth_api_keys));
+        assert_int_equal(strv_length(a->auth_basic_users), strv_length(b->auth_basic_users));
         assert_true(streq_ptr(a->auth_bootstrap_token, b->auth_bootstrap_token));
         assert_true(streq_ptr(a->auth_bootstrap_scopes, b->auth_bootstrap_scopes));
         assert_true(streq_ptr(a->auth_bootstrap_expires_at, b->auth_bootstrap_expires_at));
