@@ -281,6 +281,21 @@ static void print_dev_banner(const Config *c, const char *listen_desc) {
         }
         (void) timestamp_format_ms(e * 1000, exp, sizeof exp);
 
+        /* systemmanagerctl sits next to us in a build tree; by name when installed. */
+        char self[PATH_MAX], ctlpath[PATH_MAX + 32];
+        const char *ctl = "systemmanagerctl";
+        ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (sl > 0) {
+                self[sl] = 0;
+                char *slash = strrchr(self, '/');
+                if (slash) {
+                        *slash = 0;
+                        snprintf(ctlpath, sizeof ctlpath, "%s/systemmanagerctl", self);
+                        if (access(ctlpath, X_OK) == 0 && strncmp(self, "/usr/", 5) != 0)
+                                ctl = ctlpath;
+                }
+        }
+
         /* scripts/dev.sh keeps a Node 22 under var/node for the Inspector. */
         char nodebin[PATH_MAX + 16], prefix[PATH_MAX + 64];
         const char *node22 = NULL;
@@ -307,12 +322,12 @@ static void print_dev_banner(const Config *c, const char *listen_desc) {
                "  %snpx -y @modelcontextprotocol/inspector@2.12.0 --cli http://%s:%d/mcp --transport http \\\n"
                "    --method tools/list --header \"Authorization: Bearer $TOKEN\"%s\n"
                "\n"
-               "Mint other tokens: systemmanagerctl token mint --agent NAME --scopes readonly --ttl 1h "
+               "Mint other tokens: %s token mint --agent NAME --scopes readonly --ttl 1h "
                "--secret-file %s\n"
                "Stop with Ctrl-C.\n\n",
                SM_VERSION, listen_desc, c->state_dir, c->audit_file, exp, token, c->server_host, c->server_port,
                node22 ? node22 : "", c->server_host, c->server_port,
-               node22 ? "" : "\n  (the Inspector needs Node >= 22)",
+               node22 ? "" : "\n  (the Inspector needs Node >= 22)", ctl,
                c->auth_shared_secret_file ? c->auth_shared_secret_file : "FILE");
         fflush(stdout);
 }
