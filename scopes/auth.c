@@ -466,10 +466,11 @@ static AuthError auth_basic(Auth *a, const char *b64, int64_t now, Identity **re
                 const char *h = crypt_r(pass, c->hash, &cd);
                 ok = h && strlen(h) == strlen(c->hash) && CRYPTO_memcmp(h, c->hash, strlen(h)) == 0;
                 OPENSSL_cleanse(&cd, sizeof cd);
-                if (ok) {
+                size_t ul = strlen(user);
+                if (ok && ul < sizeof a->basic_cache[0].user) {
                         pthread_mutex_lock(&a->basic_lock);
                         size_t slot = (size_t) (ph[0]) % ELEMENTSOF(a->basic_cache);
-                        snprintf(a->basic_cache[slot].user, sizeof a->basic_cache[slot].user, "%s", user);
+                        memcpy(a->basic_cache[slot].user, user, ul + 1);
                         memcpy(a->basic_cache[slot].pw_hash, ph, 32);
                         a->basic_cache[slot].until = now + 300;
                         pthread_mutex_unlock(&a->basic_lock);
