@@ -265,6 +265,25 @@ static int http_reject(HttpConn *c, int status, const char *code, const char *me
         return http_respond_reply(c, &r);
 }
 
+static int http_method_not_allowed(HttpConn *c, const char *allow, const char *message) {
+        c->allow = allow;
+        c->rejecting = c->close_after = true;
+        return http_respond_error(c, 405, "http.method_not_allowed", message);
+}
+
+/* Authenticates a REST request without a body. Returns 0 with *ret set, 1
+ * when the refusal is already queued, or a negative errno. */
+static int http_authenticate_rest(HttpConn *c, Identity **ret) {
+        const char *detail = NULL;
+        unsigned retry = 0;
+        AuthError e = httpd_authenticate(c->wsi, c->httpd, &c->peer, false, ret, &detail, &retry);
+
+        if (e == AUTH_OK)
+                return 0;
+        int r = http_auth_failed(c, e, detail, false, retry);
+        return r < 0 ? r : 1;
+}
+
 static int http_ensure_session(HttpConn *c) {
         if (c->session)
                 return 0;
@@ -378,7 +397,7 @@ static int http_body_complete(HttpConn *c) {
         if (atomic_load(&c->httpd->srv->stopping)) {
                 c->close_after = true;
                 if (mcp_reply_error(&r, 503, NULL, RPC_SERVER_BUSY, "Service Unavailable: server is shutting down",
-                                    NULL) < 0)
+                                    json_pack("{s:s}", "code", "server.stopping")) < 0)
                         return -ENOMEM;
                 return http_respond_reply(c, &r);
         }
@@ -533,9 +552,7 @@ static int http_route(HttpConn *c, const char *path) {
         if (streq(path, "/.well-known/oauth-protected-resource") ||
             streq(path, "/.well-known/oauth-protected-resource/mcp")) {
                 if (method != LWSHUMETH_GET) {
-                        c->allow = "GET";
-                        c->rejecting = c->close_after = true;
-                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed: use GET");
+                        return http_method_not_allowed(c, "GET", "Method Not Allowed: use GET");
                 }
                 return http_resource_metadata(c);
         }
@@ -575,10 +592,7 @@ static int http_route(HttpConn *c, const char *path) {
                 size_t l = strlen(name);
 
                 if (method != LWSHUMETH_POST) {
-                        c->allow = "POST";
-                        c->rejecting = c->close_after = true;
-                        return http_respond_error(c, 405, "http.method_not_allowed",
-                                                  "Method Not Allowed: POST the tool's arguments as a JSON object");
+                        return http_method_not_allowed(c, "POST", "Method Not Allowed: POST the tool's arguments as a JSON object");
                 }
                 if (l == 0 || l >= sizeof c->rest_tool || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != l) {
                         snprintf(msg, sizeof msg, "Unknown tool: %.64s (tools/list shows the tools you may call)",
@@ -596,9 +610,7 @@ static int http_route(HttpConn *c, const char *path) {
         if (streq(path, "/audience-tokens/revoke")) {
                 c->rest = true;
                 if (method != LWSHUMETH_POST) {
-                        c->allow = "POST";
-                        c->rejecting = c->close_after = true;
-                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed: use POST");
+                        return http_method_not_allowed(c, "POST", "Method Not Allowed: use POST");
                 }
                 c->stepup_revoke = true;
                 return http_begin_mcp_post(c);
@@ -608,11 +620,9 @@ static int http_route(HttpConn *c, const char *path) {
                 c->rest = true;
                 if (streq(path, "/tokens") && method == LWSHUMETH_GET) {
                         _cleanup_identity_ Identity *who = NULL;
-                        const char *detail = NULL;
-                        unsigned retry = 0;
-                        AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &who, &detail, &retry);
-                        if (e != AUTH_OK)
-                                return http_auth_failed(c, e, detail, false, retry);
+                        int a = http_authenticate_rest(c, &who);
+                        if (a != 0)
+                                return a < 0 ? a : 0;
                         McpReply rep = {};
                         int q = mcp_service_tokens(h->srv, who, &c->peer, NULL, NULL, NULL, 0, &rep);
                         if (q < 0)
@@ -620,9 +630,7 @@ static int http_route(HttpConn *c, const char *path) {
                         return http_respond_reply(c, &rep);
                 }
                 if (method != LWSHUMETH_POST) {
-                        c->allow = streq(path, "/tokens") ? "GET, POST" : "POST";
-                        c->rejecting = c->close_after = true;
-                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed");
+                        return http_method_not_allowed(c, streq(path, "/tokens") ? "GET, POST" : "POST", "Method Not Allowed");
                 }
                 if (!streq(path, "/tokens")) {
                         const char *rest = path + 8;
@@ -647,21 +655,16 @@ static int http_route(HttpConn *c, const char *path) {
                 bool mint = streq(path, "/audience-tokens/tokens");
                 c->rest = true;
                 if (method != (mint ? LWSHUMETH_POST : LWSHUMETH_GET)) {
-                        c->allow = mint ? "POST" : "GET";
-                        c->rejecting = c->close_after = true;
-                        return http_respond_error(c, 405, "http.method_not_allowed",
-                                                  mint ? "Method Not Allowed: use POST" : "Method Not Allowed: use GET");
+                        return http_method_not_allowed(c, mint ? "POST" : "GET", mint ? "Method Not Allowed: use POST" : "Method Not Allowed: use GET");
                 }
                 if (mint) {
                         c->stepup_mint = true;
                         return http_begin_mcp_post(c);
                 }
                 _cleanup_identity_ Identity *who = NULL;
-                const char *detail = NULL;
-                unsigned retry = 0;
-                AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &who, &detail, &retry);
-                if (e != AUTH_OK)
-                        return http_auth_failed(c, e, detail, false, retry);
+                int a = http_authenticate_rest(c, &who);
+                if (a != 0)
+                        return a < 0 ? a : 0;
                 McpReply rep = {};
                 int q = mcp_audience_tokens(h->srv, who, &c->peer, false, NULL, 0, &rep);
                 if (q < 0)
@@ -672,9 +675,7 @@ static int http_route(HttpConn *c, const char *path) {
         if (streq(path, "/tokens/revoke")) {
                 c->rest = true;
                 if (method != LWSHUMETH_POST) {
-                        c->allow = "POST";
-                        c->rejecting = c->close_after = true;
-                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed: use POST");
+                        return http_method_not_allowed(c, "POST", "Method Not Allowed: use POST");
                 }
                 c->tokens_revoke = true;
                 return http_begin_mcp_post(c);
@@ -703,26 +704,19 @@ static int http_route(HttpConn *c, const char *path) {
                 }
                 if (action) {
                         if (method != LWSHUMETH_POST || !id[0]) {
-                                c->allow = "POST";
-                                c->rejecting = c->close_after = true;
-                                return http_respond_error(c, 405, "http.method_not_allowed",
-                                                          "Method Not Allowed: POST /approvals/{id}/approve|deny");
+                                return http_method_not_allowed(c, "POST", "Method Not Allowed: POST /approvals/{id}/approve|deny");
                         }
                         memcpy(c->approval_id, id, idl + 1);
                         c->approval_action = streq(action, "approve") ? "approve" : "deny";
                         return http_begin_mcp_post(c);
                 }
                 if (method != LWSHUMETH_GET) {
-                        c->allow = "GET";
-                        c->rejecting = c->close_after = true;
-                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed: use GET");
+                        return http_method_not_allowed(c, "GET", "Method Not Allowed: use GET");
                 }
                 _cleanup_identity_ Identity *who = NULL;
-                const char *detail = NULL;
-                unsigned retry = 0;
-                AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &who, &detail, &retry);
-                if (e != AUTH_OK)
-                        return http_auth_failed(c, e, detail, false, retry);
+                int a = http_authenticate_rest(c, &who);
+                if (a != 0)
+                        return a < 0 ? a : 0;
                 McpReply rep = {};
                 int q = mcp_approvals_request(h->srv, who, &c->peer, id[0] ? id : NULL, NULL, NULL, 0, &rep);
                 if (q < 0)
@@ -732,17 +726,13 @@ static int http_route(HttpConn *c, const char *path) {
 
         if (streq(path, "/whoami") || streq(path, "/health") || streq(path, "/metrics")) {
                 if (method != LWSHUMETH_GET) {
-                        c->allow = "GET";
-                        c->rejecting = c->close_after = true;
-                        return http_respond_error(c, 405, "http.method_not_allowed", "Method Not Allowed: use GET");
+                        return http_method_not_allowed(c, "GET", "Method Not Allowed: use GET");
                 }
 
                 _cleanup_identity_ Identity *id = NULL;
-                const char *detail = NULL;
-                unsigned retry = 0;
-                AuthError e = httpd_authenticate(c->wsi, h, &c->peer, false, &id, &detail, &retry);
-                if (e != AUTH_OK)
-                        return http_auth_failed(c, e, detail, false, retry);
+                int a = http_authenticate_rest(c, &id);
+                if (a != 0)
+                        return a < 0 ? a : 0;
 
                 if (streq(path, "/whoami")) {
                         _cleanup_json_ json_t *j = identity_to_json(id);

@@ -693,6 +693,8 @@ static int call_refuse(McpReply *ret, bool rest, json_t *rpc_id, CallFailure why
                                  rpc_result_new(rpc_id, json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text",
                                                                   "text", message, "isError", 1)));
         }
+        if (!data && why != CALL_UNKNOWN_TOOL)
+                data = json_pack("{s:s}", "code", map[why].rest_code);
         return mcp_reply_error(ret, map[why].mcp_status, rpc_id, map[why].rpc_code, message, data);
 }
 
