@@ -269,7 +269,8 @@ static void test_identity_refcount(void **state) {
 }
 
 static void test_auth_method_names(void **state) {
-        static const char *const names[] = { "none", "hmac", "jwt", "service_token", "bootstrap", "stdio" };
+        static const char *const names[] = { "none", "hmac", "jwt", "service_token", "bootstrap", "stdio",
+                                             "api_key", "basic" };
 
         assert_int_equal(ELEMENTSOF(names), _AUTH_METHOD_MAX);
         for (AuthMethod m = 0; m < _AUTH_METHOD_MAX; m++)
