@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <systemd/sd-journal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,6 +49,7 @@ struct Audit {
         pthread_cond_t cond;
         bool syncer_running, stop, dirty;
         unsigned commit_ms;
+        bool journald;
 };
 
 void audit_key_evolve(const unsigned char key[static 32], unsigned char ret[static 32]);
@@ -412,6 +414,23 @@ static int audit_write_line(Audit *a, const char *ts, const char *event, json_t 
                 return -errno;
 
         a->end += n;
+        if (a->journald) {
+                /* Structured fields for journalctl filters; the line is the record. */
+                json_t *sub = fields ? json_object_get(fields, "subject") : NULL;
+                json_t *tool = fields ? json_object_get(fields, "tool") : NULL;
+                json_t *dec = fields ? json_object_get(fields, "decision") : NULL;
+                (void) sd_journal_send("MESSAGE=audit %s%s%s", event, json_is_string(tool) ? " " : "",
+                                       json_is_string(tool) ? json_string_value(tool) : "",
+                                       "PRIORITY=%d", streq(event, "auth.failure") ? 4 : 6,
+                                       "SYSLOG_IDENTIFIER=systemmanager-audit",
+                                       "SYSTEMMANAGER_EVENT=%s", event,
+                                       "SYSTEMMANAGER_SEQ=%llu", (unsigned long long) (a->seq + 1),
+                                       "SYSTEMMANAGER_SUBJECT=%s", json_is_string(sub) ? json_string_value(sub) : "",
+                                       "SYSTEMMANAGER_TOOL=%s", json_is_string(tool) ? json_string_value(tool) : "",
+                                       "SYSTEMMANAGER_DECISION=%s", json_is_string(dec) ? json_string_value(dec) : "",
+                                       "SYSTEMMANAGER_AUDIT=%.*s", (int) len, s,
+                                       NULL);
+        }
         a->seq++;
         a->lines++;
         a->since++;
@@ -658,4 +677,10 @@ json_t *audit_redact(json_t *args) {
         if (!args)
                 return json_null();
         return redact_depth(args, 0);
+}
+
+void audit_enable_journald(Audit *a) {
+        pthread_mutex_lock(&a->lock);
+        a->journald = true;
+        pthread_mutex_unlock(&a->lock);
 }

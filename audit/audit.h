@@ -59,5 +59,9 @@ int audit_seal(Audit *a);
 /* The key evolution step (exposed for the verifier). */
 void audit_key_evolve(const unsigned char key[static 32], unsigned char ret[static 32]);
 
+/* Mirrors every line written from now on to journald (sd_journal_send) with
+ * structured fields. Best effort: journald's absence never fails an append. */
+void audit_enable_journald(Audit *a);
+
 /* Lines written since open (for metrics). */
 uint64_t audit_lines_written(Audit *a);

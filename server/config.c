@@ -356,6 +356,14 @@ static const ConfigKey config_keys[] = {
                 .description = "The audit log: one JSON object per line, hash-chained.",
         },
         {
+                .section = "audit", .key = "journald", .type = CONFIG_BOOL,
+                FIELD(audit_journald),
+                .def = "false",
+                .description = "Also send every audit line to journald, with structured fields "
+                               "(SYSTEMMANAGER_EVENT, _SUBJECT, _TOOL, _DECISION, _SEQ, and the line itself in "
+                               "SYSTEMMANAGER_AUDIT). The file stays the record of truth.",
+        },
+        {
                 .section = "audit", .key = "checkpoint_every", .type = CONFIG_INT,
                 FIELD(audit_checkpoint_every), .min = 1, .max = 1000000,
                 .def = "1000",

@@ -49,6 +49,7 @@ typedef struct Config {
         /* audit */
         char *audit_file;               /* default <state_dir>/audit.log unless set; SYSTEMMANAGER_AUDIT_LOG */
         int audit_checkpoint_every;     /* lines between sealed checkpoints, 1000 */
+        bool audit_journald;            /* mirror each line to journald, false */
 
         /* tools */
         int tools_timeout;              /* seconds, 30 */

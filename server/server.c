@@ -235,6 +235,8 @@ int server_init(Server *s, Config *c) {
                 r = audit_enable_seal(s->audit, key, initial, (unsigned) c->audit_checkpoint_every);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up audit sealing with %s: %m", key);
+                if (c->audit_journald)
+                        audit_enable_journald(s->audit);
                 r = audit_start_syncer(s->audit, 5);
                 if (r < 0)
                         return log_error_errno(r, "Failed to start the audit syncer: %m");

@@ -157,6 +157,7 @@ static void assert_config_equal(const Config *a, const Config *b) {
         assert_true(streq_ptr(a->auth_bootstrap_expires_at, b->auth_bootstrap_expires_at));
         assert_true(streq_ptr(a->audit_file, b->audit_file));
         assert_int_equal(a->audit_checkpoint_every, b->audit_checkpoint_every);
+        assert_int_equal(a->audit_journald, b->audit_journald);
         assert_int_equal(a->tools_timeout, b->tools_timeout);
         assert_int_equal(a->tools_long_timeout, b->tools_long_timeout);
         assert_int_equal(a->tools_max_output_bytes, b->tools_max_output_bytes);
@@ -618,7 +619,7 @@ static const ErrorCase error_cases[] = {
         { "audit:\n  fiel: /x\n",
           F ":2: unknown key 'audit.fiel' (did you mean 'audit.file'?)\n" },
         { "audit:\n  path: /x\n",
-          F ":2: unknown key 'audit.path'; valid keys in 'audit' are: file, checkpoint_every\n" },
+          F ":2: unknown key 'audit.path'; valid keys in 'audit' are: file, journald, checkpoint_every\n" },
         { "jwtx:\n  secret: x\n",
           F ":1: unknown key 'jwtx' (did you mean 'jwt'?)\n" },
         { "server:\n  \"port 80\": 1\n",
