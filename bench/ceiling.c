@@ -373,7 +373,7 @@ int main(int argc, char **argv) {
         };
         while ((c = getopt_long(argc, argv, "p:m:", opts, NULL)) >= 0) {
                 if (c == 'p')
-                        port = atoi(optarg);
+                        port = (int) strtol(optarg, NULL, 10);
                 else if (c == 'm')
                         mode = optarg;
                 else
@@ -420,7 +420,7 @@ int main(int argc, char **argv) {
                 json_decref(saved);
         }
         if (gethostname(hostname_buf, sizeof hostname_buf - 1) < 0)
-                strcpy(hostname_buf, "localhost");
+                snprintf(hostname_buf, sizeof hostname_buf, "localhost");
 
         signal(SIGINT, sigint_handler);
         signal(SIGTERM, sigint_handler);

@@ -63,7 +63,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: startup PORT COMMAND [ARGS...]\n");
                 return 2;
         }
-        int port = atoi(argv[1]);
+        int port = (int) strtol(argv[1], NULL, 10);
         double t0 = now_s(), t;
         pid_t pid = fork();
         if (pid == 0) {

@@ -191,7 +191,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: wsbench PORT TOKEN CONNS SECONDS [--idle]\n");
                 return 2;
         }
-        int port = atoi(argv[1]), nconn = atoi(argv[3]);
+        int port = (int) strtol(argv[1], NULL, 10), nconn = (int) strtol(argv[3], NULL, 10);
         const char *token = argv[2];
         double secs = atof(argv[4]);
         int idle = argc > 5 && strcmp(argv[5], "--idle") == 0;
