@@ -544,6 +544,36 @@ static const ConfigKey config_keys[] = {
                 .description = "What needs an approval: risk levels (`critical`, `high`) and/or tool names.",
         },
 
+        {
+                .section = "approval", .key = "mode", .type = CONFIG_ENUM,
+                FIELD(approval_mode), .choices = STRV("queue", "webhook"),
+                .def = "queue",
+                .description = "How approvals are granted: `queue` (an approver uses `systemmanagerctl approvals`) "
+                               "or `webhook` (POST to `approval.webhook_url`).",
+        },
+        {
+                .section = "approval", .key = "webhook_url", .type = CONFIG_STRING,
+                FIELD(approval_webhook_url),
+                .example = "https://approvals.example.com/systemmanager",
+                .env_aliases = STRV("SYSTEMMANAGER_APPROVAL_WEBHOOK"),
+                .description = "Receives each approval request as JSON (approval_id, tool, arguments, subject, "
+                               "token_id, risk, plan, expires_at); an answer `{\"approved\": true}` (HTTP 2xx) within "
+                               "`approval.webhook_timeout` grants it. http(s) only.",
+        },
+        {
+                .section = "approval", .key = "webhook_timeout", .type = CONFIG_DURATION,
+                FIELD(approval_webhook_timeout), .min = 1, .max = 300,
+                .def = "10s",
+                .description = "How long the webhook may take to answer.",
+        },
+        {
+                .section = "approval", .key = "default_action", .type = CONFIG_ENUM,
+                FIELD(approval_default_action), .choices = STRV("deny", "queue"),
+                .def = "deny",
+                .description = "When the webhook does not approve (no answer, error, `approved` not true): `deny`, "
+                               "or `queue` (leave the request pending for a human approver).",
+        },
+
         /* rate_limit */
         {
                 .section = "rate_limit", .key = "auth_failures_per_ip", .type = CONFIG_INT,

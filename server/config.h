@@ -89,6 +89,10 @@ typedef struct Config {
         /* approval */
         int64_t approval_timeout;       /* seconds, 15 min */
         char **approval_required_for;   /* "critical", "high", or tool names */
+        char *approval_mode;            /* queue | webhook */
+        char *approval_webhook_url;     /* SYSTEMMANAGER_APPROVAL_WEBHOOK */
+        int64_t approval_webhook_timeout;/* seconds, 10 */
+        char *approval_default_action;  /* deny | queue: when the webhook does not approve in time */
 
         /* rate_limit (failed authentication) */
         int rate_limit_auth_failures_per_ip;       /* 10 */

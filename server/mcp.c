@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <openssl/sha.h>
 
 #include "common/cleanup.h"
@@ -118,6 +119,7 @@ typedef struct Job {
         json_t *args;
         bool rest;                      /* reply as POST /tool/{name} JSON, not JSON-RPC */
         bool plan_only;                 /* compute the dry run for approval request approval_id */
+        bool webhook;                   /* ...then ask approval.webhook_url, and run when it approves */
         char approval_id[32];
         int64_t started_usec;
 } Job;
@@ -528,22 +530,191 @@ static int approval_required_reply(McpReply *ret, bool rest, json_t *rpc_id, con
 
 /* Computes the dry run of a call that needs approval, attaches it to the
  * request, and answers "approval required" with it. */
+/* How a gate's refusal is phrased: JSON-RPC for MCP, {"ok":false,...} for REST. */
+typedef enum CallFailure {
+        CALL_UNKNOWN_TOOL,
+        CALL_FORBIDDEN,
+        CALL_BAD_ARGUMENTS,
+        CALL_APPROVAL_REQUIRED,
+        CALL_BUSY,
+        CALL_STOPPING,
+        CALL_INTERNAL,
+} CallFailure;
+
+static int call_refuse(McpReply *ret, bool rest, json_t *rpc_id, CallFailure why, const char *message,
+                       json_t *data /* stolen */) {
+        static const struct {
+                int rpc_code;
+                int mcp_status;
+                int rest_status;
+                const char *rest_code;
+        } map[] = {
+                [CALL_UNKNOWN_TOOL] = { RPC_INVALID_PARAMS, 200, 404, "tool.unknown" },
+                [CALL_FORBIDDEN] = { RPC_FORBIDDEN, 403, 403, "auth.insufficient_scope" },
+                [CALL_BAD_ARGUMENTS] = { 0, 200, 422, "tool.invalid_arguments" },
+                [CALL_APPROVAL_REQUIRED] = { RPC_APPROVAL_REQUIRED, 200, 409, "approval.required" },
+                [CALL_BUSY] = { RPC_SERVER_BUSY, 200, 429, "server.busy" },
+                [CALL_STOPPING] = { RPC_SERVER_BUSY, 503, 503, "server.stopping" },
+                [CALL_INTERNAL] = { RPC_INTERNAL_ERROR, 500, 500, "server.internal" },
+        };
+
+        if (rest) {
+                json_t *err = json_pack("{s:s,s:s}", "code", map[why].rest_code, "message", message);
+                if (err && data)
+                        json_object_set_new(err, "data", data);
+                else
+                        json_decref(data);
+                return reply_set(ret, map[why].rest_status,
+                                 err ? json_pack("{s:b,s:n,s:o}", "ok", 0, "result", "error", err) : NULL);
+        }
+        if (why == CALL_BAD_ARGUMENTS) {
+                /* A tool-level error the model can read and correct, not a protocol error. */
+                json_decref(data);
+                return reply_set(ret, 200,
+                                 rpc_result_new(rpc_id, json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text",
+                                                                  "text", message, "isError", 1)));
+        }
+        if (!data && why != CALL_UNKNOWN_TOOL)
+                data = json_pack("{s:s}", "code", map[why].rest_code);
+        return mcp_reply_error(ret, map[why].mcp_status, rpc_id, map[why].rpc_code, message, data);
+}
+
+/* POSTs the approval request to approval.webhook_url; true when it answered
+ * 2xx with {"approved": true} in time. *ret_reason gets its "reason". */
+static bool webhook_approves(Server *srv, const Job *j, json_t *plan, char **ret_reason) {
+        const Config *c = srv->config;
+        _cleanup_json_ json_t *req = json_pack("{s:s,s:s,s:O,s:s,s:s,s:s}", "approval_id", j->approval_id, "tool",
+                                               j->tool->name, "arguments", j->args, "subject",
+                                               j->identity && j->identity->subject ? j->identity->subject : "",
+                                               "risk", risk_to_string(j->tool->risk), "server", "systemmanager");
+        _cleanup_free_ char *body = NULL;
+        if (!req)
+                return false;
+        if (j->identity && j->identity->token_id)
+                json_object_set_new(req, "token_id", json_string(j->identity->token_id));
+        if (plan)
+                json_object_set(req, "plan", plan);
+        body = json_dumps(req, JSON_COMPACT);
+        if (!body)
+                return false;
+
+        CURL *h = curl_easy_init();
+        struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+        char *resp = NULL;
+        size_t resp_len = 0;
+        FILE *mem = open_memstream(&resp, &resp_len);
+        long status = 0;
+        bool ok = false;
+        if (h && hdr && mem) {
+                curl_easy_setopt(h, CURLOPT_URL, c->approval_webhook_url);
+                curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+                curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+                curl_easy_setopt(h, CURLOPT_TIMEOUT, (long) c->approval_webhook_timeout);
+                curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+                curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+                curl_easy_setopt(h, CURLOPT_MAXFILESIZE, 65536L);
+                curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
+                if (curl_easy_perform(h) == CURLE_OK)
+                        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        }
+        if (mem)
+                fclose(mem);
+        if (status >= 200 && status < 300 && resp) {
+                json_error_t e;
+                _cleanup_json_ json_t *a = json_loadb(resp, resp_len, 0, &e);
+                ok = json_is_true(json_object_get(a, "approved"));
+                json_t *why = json_object_get(a, "reason");
+                if (json_is_string(why) && ret_reason)
+                        *ret_reason = strndup(json_string_value(why), 1024);
+        } else
+                log_warning("Approval webhook gave no approval for %s (HTTP %ld)", j->approval_id, status);
+        free(resp);
+        curl_slist_free_all(hdr);
+        if (h)
+                curl_easy_cleanup(h);
+        return ok;
+}
+
+static void job_run(void *userdata);
+
 static void job_run_plan(Job *j, ToolCall *call) {
         Server *srv = j->server;
         McpReply rep = {};
         int r;
 
         call->cancelled = &j->cancelled;
-        r = j->tool->plan(call);
-        json_t *plan = r < 0 ? json_pack("{s:s}", "error", call->error[0] ? call->error : strerror(-r))
-                             : json_incref(call->result);
+        r = j->tool->plan ? j->tool->plan(call) : 0;
+        json_t *plan = !j->tool->plan ? NULL
+                       : r < 0        ? json_pack("{s:s}", "error", call->error[0] ? call->error : strerror(-r))
+                                      : json_incref(call->result);
         if (plan)
                 approval_set_plan(srv->approvals, j->approval_id, json_incref(plan));
+
+        if (j->webhook) {
+                _cleanup_free_ char *reason = NULL;
+                bool yes = webhook_approves(srv, j, plan, &reason);
+                bool deny = !yes && !streq_ptr(srv->config->approval_default_action, "queue");
+                if (yes || deny) {
+                        _cleanup_json_ json_t *rec = NULL;
+                        (void) approval_decide(srv->approvals, j->approval_id, yes, "webhook",
+                                               reason ? reason : (yes ? NULL : "no approval from the webhook"), &rec);
+                        _cleanup_json_ json_t *f = audit_fields(j->request_id, j->identity, &j->peer, j->tool);
+                        if (f) {
+                                json_object_set_new(f, "approval_id", json_string(j->approval_id));
+                                json_object_set_new(f, "approver", json_string("webhook"));
+                                json_object_set_new(f, "decision", json_string(yes ? "approved" : "denied"));
+                                if (reason)
+                                        json_object_set_new(f, "reason", json_string(reason));
+                                (void) audit_append(srv->audit, yes ? "approval.approved" : "approval.denied", f, true,
+                                                    NULL);
+                        }
+                }
+                if (yes) {
+                        char binding[65];
+                        ApprovalCheck chk = APPROVAL_UNKNOWN;
+                        if (approval_binding(j->tool->name, j->args, j->identity ? j->identity->subject : "",
+                                             j->identity ? j->identity->token_id : NULL, binding) >= 0)
+                                chk = approval_consume(srv->approvals, j->approval_id, binding, NULL);
+                        json_decref(plan);
+                        json_decref(call->result);
+                        call->result = NULL;
+                        free(call->text);
+                        call->text = NULL;
+                        if (chk == APPROVAL_OK) {
+                                _cleanup_json_ json_t *f = audit_fields(j->request_id, j->identity, &j->peer, j->tool);
+                                if (f) {
+                                        json_object_set_new(f, "decision", json_string("approved"));
+                                        json_object_set_new(f, "approver", json_string("webhook"));
+                                        json_object_set_new(f, "approval_id", json_string(j->approval_id));
+                                        if (audit_append(srv->audit, "tool.call", f, true, NULL) < 0)
+                                                log_error("Failed to write the audit record for %s", j->request_id);
+                                }
+                                /* Approved: the very same job now runs the tool. */
+                                j->plan_only = false;
+                                j->webhook = false;
+                                job_run(j);
+                                return;
+                        }
+                }
+                if (deny) {
+                        char msg[256];
+                        snprintf(msg, sizeof msg, "Approval %s was denied by the approval webhook%s%s", j->approval_id,
+                                 reason ? ": " : "", reason ? reason : "");
+                        (void) call_refuse(&rep, j->rest, j->rpc_id, CALL_APPROVAL_REQUIRED, msg,
+                                           json_pack("{s:s,s:s,s:s}", "code", "approval.denied", "approval_id",
+                                                     j->approval_id, "state", "denied"));
+                        json_decref(plan);
+                        json_decref(call->result);
+                        free(call->text);
+                        goto deliver;
+                }
+        }
         (void) approval_required_reply(&rep, j->rest, j->rpc_id, j->tool, j->approval_id, plan);
         json_decref(plan);
         json_decref(call->result);
         free(call->text);
 
+deliver:;
         OutboxItem *item = calloc(1, sizeof *item);
         if (item) {
                 item->body = TAKE_PTR(rep.body);
@@ -649,54 +820,6 @@ static void job_run(void *userdata) {
         job_unref(j);
 }
 
-/* How a gate's refusal is phrased: JSON-RPC for MCP, {"ok":false,...} for REST. */
-typedef enum CallFailure {
-        CALL_UNKNOWN_TOOL,
-        CALL_FORBIDDEN,
-        CALL_BAD_ARGUMENTS,
-        CALL_APPROVAL_REQUIRED,
-        CALL_BUSY,
-        CALL_STOPPING,
-        CALL_INTERNAL,
-} CallFailure;
-
-static int call_refuse(McpReply *ret, bool rest, json_t *rpc_id, CallFailure why, const char *message,
-                       json_t *data /* stolen */) {
-        static const struct {
-                int rpc_code;
-                int mcp_status;
-                int rest_status;
-                const char *rest_code;
-        } map[] = {
-                [CALL_UNKNOWN_TOOL] = { RPC_INVALID_PARAMS, 200, 404, "tool.unknown" },
-                [CALL_FORBIDDEN] = { RPC_FORBIDDEN, 403, 403, "auth.insufficient_scope" },
-                [CALL_BAD_ARGUMENTS] = { 0, 200, 422, "tool.invalid_arguments" },
-                [CALL_APPROVAL_REQUIRED] = { RPC_APPROVAL_REQUIRED, 200, 409, "approval.required" },
-                [CALL_BUSY] = { RPC_SERVER_BUSY, 200, 429, "server.busy" },
-                [CALL_STOPPING] = { RPC_SERVER_BUSY, 503, 503, "server.stopping" },
-                [CALL_INTERNAL] = { RPC_INTERNAL_ERROR, 500, 500, "server.internal" },
-        };
-
-        if (rest) {
-                json_t *err = json_pack("{s:s,s:s}", "code", map[why].rest_code, "message", message);
-                if (err && data)
-                        json_object_set_new(err, "data", data);
-                else
-                        json_decref(data);
-                return reply_set(ret, map[why].rest_status,
-                                 err ? json_pack("{s:b,s:n,s:o}", "ok", 0, "result", "error", err) : NULL);
-        }
-        if (why == CALL_BAD_ARGUMENTS) {
-                /* A tool-level error the model can read and correct, not a protocol error. */
-                json_decref(data);
-                return reply_set(ret, 200,
-                                 rpc_result_new(rpc_id, json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text",
-                                                                  "text", message, "isError", 1)));
-        }
-        if (!data && why != CALL_UNKNOWN_TOOL)
-                data = json_pack("{s:s}", "code", map[why].rest_code);
-        return mcp_reply_error(ret, map[why].mcp_status, rpc_id, map[why].rpc_code, message, data);
-}
 
 /* Whether approval.required_for names this tool or its risk. */
 static bool approval_required(Server *srv, const Tool *t) {
@@ -859,7 +982,7 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
          * subject, token id), single use, expiring, never self-granted. */
         _cleanup_free_ char *approver = NULL;
         const char *approval_id = NULL;
-        bool needs_plan = false;
+        bool needs_plan = false, webhook = false;
         char new_id[32] = "";
         if (approval_required(srv, t)) {
                 json_t *aid = meta ? json_object_get(meta, "approval_id") : NULL;
@@ -912,9 +1035,11 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
                         r = audit_append(srv->audit, "approval.requested", f, true, NULL);
                         if (r < 0)
                                 log_error_errno(r, "Failed to write audit record: %m");
-                        if (!t->plan)
+                        webhook = streq_ptr(srv->config->approval_mode, "webhook") &&
+                                  srv->config->approval_webhook_url;
+                        if (!t->plan && !webhook)
                                 return approval_required_reply(ret, rest, rpc_id, t, new_id, NULL);
-                        /* The dry run runs on a worker; its completion answers. */
+                        /* The dry run (and the webhook) run on a worker; its completion answers. */
                         needs_plan = true;
                 }
         }
@@ -995,6 +1120,7 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
         j->args = TAKE_PTR(a);
         j->rest = rest;
         j->plan_only = needs_plan;
+        j->webhook = webhook;
         memcpy(j->approval_id, new_id, sizeof new_id);
         j->started_usec = now_usec();
 

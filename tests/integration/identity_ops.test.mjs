@@ -171,3 +171,59 @@ describe('X-API-Key and HTTP Basic', () => {
     assert.equal(call.json.result.isError, false, call.text);
   });
 });
+
+describe('approval webhook', () => {
+  let w, server, answer, seen;
+  before(async () => {
+    const http = await import('node:http');
+    seen = [];
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        seen.push(JSON.parse(body));
+        if (answer === 'hang') return; // never answers: the timeout applies
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(answer));
+      });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    w = new Daemon({ env: {
+      SYSTEMMANAGER_APPROVAL_MODE: 'webhook',
+      SYSTEMMANAGER_APPROVAL_WEBHOOK: `http://127.0.0.1:${server.address().port}/approve`,
+      SYSTEMMANAGER_APPROVAL_WEBHOOK_TIMEOUT: '2',
+      SYSTEMMANAGER_APPROVAL_REQUIRED_FOR: 'get_top_processes',
+    } });
+    await w.start();
+  });
+  after(async () => { await w?.stop(); w?.cleanup(); server?.close(); });
+
+  const callW = (tok, args) => rpc(w.port, tok, 'tools/call', { name: 'get_top_processes', arguments: args }, { timeout: 15000 });
+
+  it('{"approved": true} from the webhook runs the call at once, audited with approver webhook', async () => {
+    answer = { approved: true, reason: 'CHG-7' };
+    const tok = w.mint(['readonly'], { agent: 'hooked' });
+    const r = await callW(tok, { limit: 2 });
+    assert.equal(r.json.result?.isError, false, r.text);
+    const req = seen.at(-1);
+    assert.equal(req.tool, 'get_top_processes');
+    assert.equal(req.subject, 'hooked');
+    assert.deepEqual(req.arguments, { limit: 2 });
+    assert.match(req.approval_id, /^apr_/);
+    assert.ok(w.audit().some((e) => e.event === 'approval.approved' && e.approver === 'webhook' && e.approval_id === req.approval_id));
+    assert.ok(w.audit().some((e) => e.event === 'tool.call' && e.decision === 'approved' && e.approval_id === req.approval_id));
+  });
+
+  it('a refusal, or no answer within webhook_timeout, denies (default_action deny)', async () => {
+    const tok = w.mint(['readonly'], { agent: 'hooked-2' });
+    answer = { approved: false, reason: 'outside the change window' };
+    const no = await callW(tok, { limit: 3 });
+    assert.equal(no.json.error?.code, -32004, no.text);
+    assert.equal(no.json.error.data.code, 'approval.denied');
+    assert.match(no.json.error.message, /outside the change window/);
+    answer = 'hang';
+    const slow = await callW(tok, { limit: 4 });
+    assert.equal(slow.json.error?.code, -32004, slow.text);
+    assert.equal(slow.json.error.data.state, 'denied');
+  });
+});

@@ -187,6 +187,10 @@ static void assert_config_equal(const Config *a, const Config *b) {
         assert_true(streq_ptr(a->packages_backend, b->packages_backend));
         assert_true(streq_ptr(a->service_tokens_db, b->service_tokens_db));
         assert_int_equal(a->approval_timeout, b->approval_timeout);
+        assert_true(streq_ptr(a->approval_mode, b->approval_mode));
+        assert_true(streq_ptr(a->approval_webhook_url, b->approval_webhook_url));
+        assert_int_equal(a->approval_webhook_timeout, b->approval_webhook_timeout);
+        assert_true(streq_ptr(a->approval_default_action, b->approval_default_action));
         assert_int_equal(strv_length(a->approval_required_for), strv_length(b->approval_required_for));
         assert_int_equal(a->rate_limit_auth_failures_per_ip, b->rate_limit_auth_failures_per_ip);
         assert_int_equal(a->rate_limit_auth_failures_per_identity, b->rate_limit_auth_failures_per_identity);
