@@ -70,6 +70,9 @@ static void help_mint(void) {
                "  --audience A          Restrict the token to one audience\n"
                "  --reason TEXT         Why (required for break-glass: admin tokens with a reason, ttl <= 1h)\n"
                "  --auto-approve        Pre-approve critical actions for this token\n"
+               "  --containers GLOBS    Only these containers (name_or_id), e.g. 'web-*,api'\n"
+               "  --paths GLOBS         Only these paths for file_operations, e.g. '/var/log/nginx/*'\n"
+               "  --hosts GLOBS         Only these hosts for diagnostics, e.g. '*.example.com,10.0.0.*'\n"
                "  --format hmac|jwt     hmac (default, the origin format) or an HS256 JWT signed with\n"
                "                        SYSTEMMANAGER_JWT_SECRET / jwt.secret_file\n"
                "  --secret-file FILE    File holding the shared secret\n"
@@ -197,7 +200,7 @@ static int mint_jwt(const Config *cfg, const char *agent, char **scope_list, int
 
 static int cmd_token_mint(int argc, char *argv[], const char *config_path) {
         enum { ARG_AGENT = 0x100, ARG_SCOPES, ARG_TTL, ARG_AUD, ARG_REASON, ARG_AUTO, ARG_FORMAT, ARG_SECRET,
-               ARG_JSON };
+               ARG_JSON, ARG_CONTAINERS, ARG_PATHS, ARG_HOSTS };
         static const struct option options[] = {
                 { "agent", required_argument, NULL, ARG_AGENT },
                 { "scopes", required_argument, NULL, ARG_SCOPES },
@@ -208,9 +211,13 @@ static int cmd_token_mint(int argc, char *argv[], const char *config_path) {
                 { "format", required_argument, NULL, ARG_FORMAT },
                 { "secret-file", required_argument, NULL, ARG_SECRET },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "containers", required_argument, NULL, ARG_CONTAINERS },
+                { "paths", required_argument, NULL, ARG_PATHS },
+                { "hosts", required_argument, NULL, ARG_HOSTS },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
+        const char *containers = NULL, *paths = NULL, *hosts = NULL;
         const char *agent = NULL, *scopes = NULL, *ttl = "30d", *aud = NULL, *reason = NULL, *secret_file = NULL;
         bool auto_approve = false, json = false, jwt = false;
         _cleanup_(config_done) Config cfg = {};
@@ -225,6 +232,9 @@ static int cmd_token_mint(int argc, char *argv[], const char *config_path) {
                 case ARG_AUD: aud = optarg; break;
                 case ARG_REASON: reason = optarg; break;
                 case ARG_AUTO: auto_approve = true; break;
+                case ARG_CONTAINERS: containers = optarg; break;
+                case ARG_PATHS: paths = optarg; break;
+                case ARG_HOSTS: hosts = optarg; break;
                 case ARG_SECRET: secret_file = optarg; break;
                 case ARG_JSON: json = true; break;
                 case ARG_FORMAT:
@@ -319,7 +329,13 @@ static int cmd_token_mint(int argc, char *argv[], const char *config_path) {
                 return EXIT_USAGE;
         }
 
+        _cleanup_strv_free_ char **cl = containers ? split_scopes(containers) : NULL;
+        _cleanup_strv_free_ char **pl = paths ? split_scopes(paths) : NULL;
+        _cleanup_strv_free_ char **hl = hosts ? split_scopes(hosts) : NULL;
         TokenMintParams p = {
+                .containers = (const char *const *) cl,
+                .paths = (const char *const *) pl,
+                .hosts = (const char *const *) hl,
                 .agent = agent,
                 .scopes = (const char *const *) scope_list,
                 .ttl_seconds = ttl_s,

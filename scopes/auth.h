@@ -71,6 +71,9 @@ typedef struct TokenMintParams {
         bool auto_approve;
         bool break_glass;
         const char *jti_prefix;         /* optional, e.g. "su-" for single-use step-up tokens */
+        const char *const *containers;  /* optional NULL-terminated glob lists (resource constraints) */
+        const char *const *paths;
+        const char *const *hosts;
 } TokenMintParams;
 
 /* Mints an origin-format HMAC token:

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 
 #include <assert.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 
 #include "common/cleanup.h"
@@ -45,6 +46,9 @@ Identity *identity_unref(Identity *i) {
         free(i->token_id);
         free(i->audience);
         free(i->reason);
+        strv_free(i->containers);
+        strv_free(i->paths);
+        strv_free(i->hosts);
         free(i);
         return NULL;
 }
@@ -110,5 +114,71 @@ json_t *identity_to_json(const Identity *i) {
             set_string(o, "reason", i->reason) < 0)
                 return NULL;
 
+        const struct { const char *name; char **l; } cons[] = {
+                { "containers", i->containers }, { "paths", i->paths }, { "hosts", i->hosts },
+        };
+        for (size_t k = 0; k < ELEMENTSOF(cons); k++) {
+                if (!cons[k].l)
+                        continue;
+                json_t *a = json_array();
+                for (char **g = cons[k].l; a && *g; g++)
+                        json_array_append_new(a, json_string(*g));
+                if (!a || json_object_set_new(o, cons[k].name, a) < 0)
+                        return NULL;
+        }
+
         return TAKE_PTR(o);
+}
+
+static int parse_globs(json_t *claims, const char *key, char ***ret, const char **ret_detail) {
+        json_t *a = json_object_get(claims, key);
+        size_t i, n;
+        json_t *v;
+
+        if (!a)
+                return 0;
+        n = json_is_array(a) ? json_array_size(a) : 0;
+        if (n == 0 || n > 32) {
+                if (ret_detail)
+                        *ret_detail = "constraint claims (containers, paths, hosts) must be arrays of 1 to 32 globs";
+                return -EINVAL;
+        }
+        char **l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        json_array_foreach(a, i, v) {
+                if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 256 ||
+                    !(l[i] = strdup(json_string_value(v)))) {
+                        strv_free(l);
+                        if (ret_detail)
+                                *ret_detail = "constraint globs must be non-empty strings of at most 256 bytes";
+                        return -EINVAL;
+                }
+        }
+        *ret = l;
+        return 0;
+}
+
+int identity_set_constraints(Identity *id, json_t *claims, const char **ret_detail) {
+        int r;
+
+        if (!json_is_object(claims))
+                return 0;
+        r = parse_globs(claims, "containers", &id->containers, ret_detail);
+        if (r >= 0)
+                r = parse_globs(claims, "paths", &id->paths, ret_detail);
+        if (r >= 0)
+                r = parse_globs(claims, "hosts", &id->hosts, ret_detail);
+        return r;
+}
+
+bool identity_constraint_allows(char *const *globs, const char *value) {
+        if (!globs)
+                return true;
+        if (!value)
+                return false;
+        for (char *const *g = globs; *g; g++)
+                if (fnmatch(*g, value, 0) == 0)
+                        return true;
+        return false;
 }

@@ -38,6 +38,12 @@ typedef struct Identity {
         char *reason;           /* may be NULL */
         bool auto_approve;
         bool break_glass;
+        /* Resource constraints (token claims "containers", "paths", "hosts"):
+         * NULL-terminated glob lists that narrow what the scopes reach; NULL =
+         * not constrained. */
+        char **containers;
+        char **paths;
+        char **hosts;
 } Identity;
 
 /* Allocates an empty identity with one reference. NULL on OOM. */
@@ -51,6 +57,15 @@ static inline void identity_unrefp(Identity **i) {
 #define _cleanup_identity_ __attribute__((cleanup(identity_unrefp)))
 
 const char *auth_method_to_string(AuthMethod m);
+
+/* Reads the optional constraint claims "containers", "paths", "hosts"
+ * (arrays of 1..32 non-empty glob strings of at most 256 bytes) from a claims
+ * object into `id`. Returns 0, or -EINVAL with a reason in *ret_detail. */
+int identity_set_constraints(Identity *id, json_t *claims, const char **ret_detail);
+
+/* True when `value` matches one of the globs of a constraint list (fnmatch,
+ * '*' also crosses '/'), or the list is NULL (unconstrained). */
+bool identity_constraint_allows(char *const *globs, const char *value);
 
 /* Claims, expanded scopes, expiry as a JSON object (never the token). */
 json_t *identity_to_json(const Identity *i);

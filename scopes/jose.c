@@ -1635,6 +1635,11 @@ static AuthError check_claims(const JwtVerifier *v, json_t *claims, int64_t now,
                 if (!id->audience)
                         return fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "internal error: out of memory");
         }
+        {
+                const char *why = NULL;
+                if (identity_set_constraints(id, claims, &why) < 0)
+                        return fail(ret_detail, AUTH_ERR_INVALID_TOKEN, why ? why : "bad constraint claims");
+        }
 
         *ret = TAKE_PTR(id);
         return AUTH_OK;

@@ -308,6 +308,18 @@ int hmac_token_mint(const HmacKey *k, const TokenMintParams *p, char **ret_token
             json_object_set_new(claims, "exp", json_integer(exp)) < 0 ||
             json_object_set_new(claims, "jti", json_string(jti)) < 0)
                 return -ENOMEM;
+        const struct { const char *name; const char *const *l; } cons[] = {
+                { "containers", p->containers }, { "paths", p->paths }, { "hosts", p->hosts },
+        };
+        for (size_t c = 0; c < ELEMENTSOF(cons); c++) {
+                if (!cons[c].l || !cons[c].l[0])
+                        continue;
+                json_t *a = json_array();
+                for (const char *const *g = cons[c].l; a && *g; g++)
+                        json_array_append_new(a, json_string(*g));
+                if (!a || json_object_set_new(claims, cons[c].name, a) < 0)
+                        return -ENOMEM;
+        }
         r = set_string_claim(claims, "aud", p->audience);
         if (r < 0)
                 return r;
@@ -588,6 +600,11 @@ AuthError hmac_token_verify(const HmacKey *k, const char *token, size_t len, int
                 return fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "internal error: out of memory");
         if (token_sha256_prefix(token, len, id->token_sha256) < 0)
                 return fail(ret_detail, AUTH_ERR_INVALID_TOKEN, "internal error: SHA-256 failed");
+        {
+                const char *why = NULL;
+                if (identity_set_constraints(id, claims, &why) < 0)
+                        return fail(ret_detail, AUTH_ERR_INVALID_TOKEN, why ? why : "bad constraint claims");
+        }
 
         *ret = TAKE_PTR(id);
         if (ret_detail)

@@ -860,6 +860,61 @@ static bool stepup_owned_by(Server *srv, const char *jti, const char *subject) {
         return owned;
 }
 
+/* The host part of a URL ("https://[::1]:8443/x" → "::1"), into buf. */
+static const char *url_host(const char *url, char *buf, size_t size) {
+        const char *p = strstr(url, "://");
+        size_t n;
+
+        p = p ? p + 3 : url;
+        const char *at = strpbrk(p, "@/");
+        if (at && *at == '@')
+                p = at + 1;
+        if (*p == '[') {
+                const char *e = strchr(p, ']');
+                n = e ? (size_t) (e - p - 1) : strlen(p);
+                p++;
+        } else
+                n = strcspn(p, ":/?#");
+        if (n >= size)
+                n = size - 1;
+        memcpy(buf, p, n);
+        buf[n] = 0;
+        return buf;
+}
+
+/* Checks the token's containers/paths/hosts globs against the arguments
+ * that name such a resource. False with a message when one is outside. */
+static bool constraints_allow(const Identity *id, json_t *args, char *msg, size_t size) {
+        const char *v;
+        char host[300];
+
+        if (id->containers && (v = json_string_value(json_object_get(args, "name_or_id"))) &&
+            !identity_constraint_allows(id->containers, v)) {
+                snprintf(msg, size, "container '%.100s' is outside this token's containers", v);
+                return false;
+        }
+        if (id->paths && (v = json_string_value(json_object_get(args, "path"))) &&
+            !identity_constraint_allows(id->paths, v)) {
+                snprintf(msg, size, "path '%.200s' is outside this token's paths", v);
+                return false;
+        }
+        if (id->hosts) {
+                const char *keys[] = { "host", "domain" };
+                for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+                        if ((v = json_string_value(json_object_get(args, keys[k]))) &&
+                            !identity_constraint_allows(id->hosts, v)) {
+                                snprintf(msg, size, "host '%.100s' is outside this token's hosts", v);
+                                return false;
+                        }
+                if ((v = json_string_value(json_object_get(args, "url"))) &&
+                    !identity_constraint_allows(id->hosts, url_host(v, host, sizeof host))) {
+                        snprintf(msg, size, "host '%.100s' is outside this token's hosts", host);
+                        return false;
+                }
+        }
+        return true;
+}
+
 /* Takes a single-use step-up token id out of the unused set: true once. */
 static bool stepup_consume(Server *srv, const char *jti) {
         bool found = false;
@@ -976,6 +1031,19 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
 
                 snprintf(msg, sizeof msg, "Invalid arguments for %s: %s", t->name, err);
                 return call_refuse(ret, rest, rpc_id, CALL_BAD_ARGUMENTS, msg, NULL);
+        }
+
+        /* Gate 3b: resource constraints in the token narrow what its scopes reach. */
+        if (s->identity && !constraints_allow(s->identity, a, err, sizeof err)) {
+                json_object_set_new(f, "decision", json_string("denied"));
+                json_object_set_new(f, "error", json_string(err));
+                r = audit_append(srv->audit, "tool.call", f, false, NULL);
+                if (r < 0)
+                        log_error_errno(r, "Failed to write audit record: %m");
+                snprintf(msg, sizeof msg, "Forbidden by the token's constraints: %s", err);
+                r = call_refuse(ret, rest, rpc_id, CALL_FORBIDDEN, msg,
+                                json_pack("{s:s}", "code", auth_error_code(AUTH_ERR_INSUFFICIENT_SCOPE)));
+                return r < 0 ? r : MCP_REPLY_NOW;
         }
 
         /* Gate 4: approval, bound to this exact call (tool, canonical arguments,

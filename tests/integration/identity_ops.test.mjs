@@ -227,3 +227,37 @@ describe('approval webhook', () => {
     assert.equal(slow.json.error.data.state, 'denied');
   });
 });
+
+describe('resource constraints in tokens', () => {
+  let c;
+  before(async () => { c = new Daemon({}); await c.start(); });
+  after(async () => { await c?.stop(); c?.cleanup(); });
+  const callC = (tok, name, args) => rpc(c.port, tok, 'tools/call', { name, arguments: args }, { timeout: 15000 });
+
+  it('containers/paths/hosts globs narrow what the scopes reach; /whoami shows them', async () => {
+    const tok = c.mint(['admin'], { agent: 'narrow', containers: ['web-*'], paths: ['/etc/*'], hosts: ['localhost'] });
+    const who = await request(c.port, { method: 'GET', path: '/whoami', headers: { Authorization: `Bearer ${tok}` } });
+    assert.deepEqual(who.json.containers, ['web-*']);
+    assert.deepEqual(who.json.paths, ['/etc/*']);
+    const file = await callC(tok, 'file_operations', { action: 'info', path: '/etc/hostname' });
+    assert.equal(file.json.result?.isError, false, file.text);
+    const outside = await callC(tok, 'file_operations', { action: 'info', path: '/var/log' });
+    assert.equal(outside.json.error?.code, -32003, outside.text);
+    assert.match(outside.json.error.message, /outside this token's paths/);
+    const db = await callC(tok, 'manage_container', { action: 'restart', name_or_id: 'db-1' });
+    assert.equal(db.json.error?.code, -32003, db.text);
+    assert.match(db.json.error.message, /container 'db-1' is outside/);
+    const host = await callC(tok, 'ping_host', { host: '127.0.0.1', count: 1 });
+    assert.equal(host.json.error?.code, -32003, host.text);
+    const url = await callC(tok, 'http_request_test', { url: 'http://127.0.0.1:1/' });
+    assert.equal(url.json.error?.code, -32003, url.text);
+    assert.ok(c.audit().some((e) => e.event === 'tool.call' && e.decision === 'denied' && /outside this token's/.test(e.error || '')));
+  });
+
+  it('a malformed constraint claim makes the token invalid', async () => {
+    const bad = c.mint(['readonly'], { agent: 'bad-constraint', containers: 'web-*' });
+    const r = await request(c.port, { method: 'GET', path: '/whoami', headers: { Authorization: `Bearer ${bad}` } });
+    assert.equal(r.status, 401);
+    assert.equal(r.json.code, 'auth.invalid_token');
+  });
+});
