@@ -546,10 +546,12 @@ static const ConfigKey config_keys[] = {
 
         {
                 .section = "approval", .key = "mode", .type = CONFIG_ENUM,
-                FIELD(approval_mode), .choices = STRV("queue", "webhook"),
+                FIELD(approval_mode), .choices = STRV("queue", "webhook", "elicitation"),
                 .def = "queue",
-                .description = "How approvals are granted: `queue` (an approver uses `systemmanagerctl approvals`) "
-                               "or `webhook` (POST to `approval.webhook_url`).",
+                .description = "How approvals are granted: `queue` (an approver uses `systemmanagerctl approvals`), "
+                               "`webhook` (POST to `approval.webhook_url`) or `elicitation` (the MCP client's user "
+                               "confirms through `elicitation/create`; only on stdio and WebSocket sessions whose "
+                               "client declared the capability, other calls use the queue).",
         },
         {
                 .section = "approval", .key = "webhook_url", .type = CONFIG_STRING,
@@ -567,10 +569,18 @@ static const ConfigKey config_keys[] = {
                 .description = "How long the webhook may take to answer.",
         },
         {
+                .section = "approval", .key = "elicitation_timeout", .type = CONFIG_DURATION,
+                FIELD(approval_elicitation_timeout), .min = 1, .max = 3600,
+                .def = "120s",
+                .description = "How long the client's user has to answer an elicitation before "
+                               "`approval.default_action` applies.",
+        },
+        {
                 .section = "approval", .key = "default_action", .type = CONFIG_ENUM,
                 FIELD(approval_default_action), .choices = STRV("deny", "queue"),
                 .def = "deny",
-                .description = "When the webhook does not approve (no answer, error, `approved` not true): `deny`, "
+                .description = "When the webhook does not approve (no answer, error, `approved` not true) or an "
+                               "elicitation gets no answer in time: `deny`, "
                                "or `queue` (leave the request pending for a human approver).",
         },
 

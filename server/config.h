@@ -92,6 +92,7 @@ typedef struct Config {
         char *approval_mode;            /* queue | webhook */
         char *approval_webhook_url;     /* SYSTEMMANAGER_APPROVAL_WEBHOOK */
         int64_t approval_webhook_timeout;/* seconds, 10 */
+        int64_t approval_elicitation_timeout;/* seconds, 120 */
         char *approval_default_action;  /* deny | queue: when the webhook does not approve in time */
 
         /* rate_limit (failed authentication) */

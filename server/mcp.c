@@ -120,6 +120,13 @@ typedef struct Job {
         bool rest;                      /* reply as POST /tool/{name} JSON, not JSON-RPC */
         bool plan_only;                 /* compute the dry run for approval request approval_id */
         bool webhook;                   /* ...then ask approval.webhook_url, and run when it approves */
+        bool elicit;                    /* ...or ask the client's user (elicitation/create) */
+        /* The elicitation in flight: the worker waits, the session's loop
+         * hands over the client's response. All under elicit_lock. */
+        pthread_mutex_t elicit_lock;
+        pthread_cond_t elicit_cond;
+        char elicit_id[48];
+        json_t *elicit_answer;
         char approval_id[32];
         int64_t started_usec;
 } Job;
@@ -134,6 +141,7 @@ struct McpSession {
         Identity *identity;
         Peer peer;
         char protocol_version[16];
+        bool client_elicitation;        /* the client declared form elicitation */
         Job *inflight;                  /* list, owned references */
         size_t n_inflight;
 };
@@ -153,6 +161,9 @@ static Job *job_unref(Job *j) {
         json_decref(j->rpc_id);
         json_decref(j->progress_token);
         json_decref(j->args);
+        json_decref(j->elicit_answer);
+        pthread_cond_destroy(&j->elicit_cond);
+        pthread_mutex_destroy(&j->elicit_lock);
         free(j);
         return NULL;
 }
@@ -318,6 +329,9 @@ static int method_initialize(McpSession *s, RpcMessage *m, McpReply *ret) {
                 version = MCP_PROTOCOL_LATEST;
         snprintf(s->protocol_version, sizeof s->protocol_version, "%s", version);
         s->initialized = true;
+        /* Form elicitation: "elicitation": {} (2025-06-18) or {"form": {...}}. */
+        json_t *el = json_object_get(json_object_get(m->params, "capabilities"), "elicitation");
+        s->client_elicitation = json_is_object(el) && (json_object_size(el) == 0 || json_object_get(el, "form"));
 
         json_t *result = json_pack("{s:s,s:{s:{s:b},s:{}},s:{s:s,s:s,s:s},s:s}",
                                    "protocolVersion", version,
@@ -635,6 +649,103 @@ static bool webhook_approves(Server *srv, const Job *j, json_t *plan, char **ret
         return ok;
 }
 
+/* Asks the client's user to confirm through elicitation/create and waits
+ * (approval.elicitation_timeout). 1 accepted with approve=true, 0 declined
+ * (or accepted with approve=false), -1 no usable answer. */
+static int elicit_approves(Server *srv, Job *j, json_t *plan, char **ret_reason) {
+        _cleanup_free_ char *args = json_dumps(j->args, JSON_COMPACT | JSON_SORT_KEYS);
+        _cleanup_free_ char *plan_s = plan ? json_dumps(plan, JSON_COMPACT) : NULL;
+        char message[3072];
+
+        snprintf(message, sizeof message,
+                 "%s asks to run %s (%s risk) with arguments %.800s.%s%.1500s%s Approve this call once? "
+                 "(approval %s)",
+                 j->identity && j->identity->subject ? j->identity->subject : "An agent", j->tool->name,
+                 risk_to_string(j->tool->risk), args ? args : "{}", plan_s ? " Plan: " : "", plan_s ? plan_s : "",
+                 plan_s && strlen(plan_s) > 1500 ? "..." : "", j->approval_id);
+
+        pthread_mutex_lock(&j->elicit_lock);
+        snprintf(j->elicit_id, sizeof j->elicit_id, "sm-elicit-%s", j->approval_id);
+        pthread_mutex_unlock(&j->elicit_lock);
+
+        _cleanup_json_ json_t *req = json_pack(
+                "{s:s,s:s,s:s,s:{s:s,s:{s:s,s:{s:{s:s,s:s,s:s}},s:[s]}}}", "jsonrpc", "2.0", "id", j->elicit_id,
+                "method", "elicitation/create", "params", "message", message, "requestedSchema", "type", "object",
+                "properties", "approve", "type", "boolean", "title", "Approve", "description",
+                "true runs this exact call once", "required", "approve");
+        OutboxItem *item = req ? calloc(1, sizeof *item) : NULL;
+        if (!item)
+                return -1;
+        item->body = rpc_dump(req, &item->body_len);
+        if (!item->body) {
+                free(item);
+                return -1;
+        }
+        item->conn = conn_ref_ref(j->conn);
+        item->job = j;
+        item->http_status = 200;
+        outbox_push(j->outbox, item);
+
+        uint64_t deadline = now_usec() + (uint64_t) srv->config->approval_elicitation_timeout * 1000000;
+        json_t *answer;
+        pthread_mutex_lock(&j->elicit_lock);
+        while (!j->elicit_answer && !atomic_load(&j->cancelled) && !atomic_load(&srv->stopping) &&
+               now_usec() < deadline) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 200 * 1000000L;   /* wake to notice cancellation */
+                if (ts.tv_nsec >= 1000000000L) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000L;
+                }
+                (void) pthread_cond_timedwait(&j->elicit_cond, &j->elicit_lock, &ts);
+        }
+        answer = TAKE_PTR(j->elicit_answer);
+        j->elicit_id[0] = 0;
+        pthread_mutex_unlock(&j->elicit_lock);
+
+        _cleanup_json_ json_t *a = answer;
+        json_t *res = json_object_get(a, "result");
+        const char *action = json_string_value(json_object_get(res, "action"));
+        if (!action) {
+                log_warning("Elicitation for approval %s got no answer", j->approval_id);
+                return -1;
+        }
+        bool yes = streq(action, "accept") && json_is_true(json_object_get(json_object_get(res, "content"), "approve"));
+        if (!yes && ret_reason)
+                *ret_reason = strdup(streq(action, "accept") ? "the user answered approve=false"
+                                     : streq(action, "decline") ? "the user declined"
+                                                                : "the user dismissed the request");
+        return yes ? 1 : 0;
+}
+
+/* Hands the client's response to an elicitation to the waiting worker. */
+static void session_elicit_answer(McpSession *s, RpcMessage *m) {
+        const char *id = json_string_value(m->id);
+
+        if (!id || strncmp(id, "sm-elicit-", 10) != 0)
+                return;
+        for (Job *j = s->inflight; j; j = j->next) {
+                pthread_mutex_lock(&j->elicit_lock);
+                if (j->elicit_id[0] && streq(j->elicit_id, id) && !j->elicit_answer) {
+                        j->elicit_answer = json_incref(m->root);
+                        pthread_cond_signal(&j->elicit_cond);
+                }
+                pthread_mutex_unlock(&j->elicit_lock);
+        }
+}
+
+void mcp_session_abort_elicitations(McpSession *s) {
+        for (Job *j = s->inflight; j; j = j->next) {
+                pthread_mutex_lock(&j->elicit_lock);
+                if (j->elicit_id[0]) {
+                        atomic_store(&j->cancelled, true);
+                        pthread_cond_signal(&j->elicit_cond);
+                }
+                pthread_mutex_unlock(&j->elicit_lock);
+        }
+}
+
 static void job_run(void *userdata);
 
 static void job_run_plan(Job *j, ToolCall *call) {
@@ -650,18 +761,33 @@ static void job_run_plan(Job *j, ToolCall *call) {
         if (plan)
                 approval_set_plan(srv->approvals, j->approval_id, json_incref(plan));
 
-        if (j->webhook) {
+        /* An ask holds this worker until answered; at most half of the
+         * workers wait at once, beyond that the request stays in the queue. */
+        if ((j->webhook || j->elicit) &&
+            atomic_fetch_add(&srv->approvals_waiting, 1) >= srv->max_approvals_waiting) {
+                atomic_fetch_sub(&srv->approvals_waiting, 1);
+                log_warning("Too many approvals awaiting an answer; %s stays queued", j->approval_id);
+                j->webhook = j->elicit = false;
+        }
+        if (j->webhook || j->elicit) {
                 _cleanup_free_ char *reason = NULL;
-                bool yes = webhook_approves(srv, j, plan, &reason);
-                bool deny = !yes && !streq_ptr(srv->config->approval_default_action, "queue");
+                const char *by = j->webhook ? "webhook" : "elicitation";
+                int answer = j->webhook ? (webhook_approves(srv, j, plan, &reason) ? 1 : -1)
+                                        : elicit_approves(srv, j, plan, &reason);
+                atomic_fetch_sub(&srv->approvals_waiting, 1);
+                bool yes = answer > 0;
+                if (answer < 0 && !reason)
+                        reason = strdup(j->webhook ? "the webhook gave no approving answer" : "no answer to the elicitation");
+                /* A refusal denies; no answer follows approval.default_action. */
+                bool deny = answer == 0 || (answer < 0 && !streq_ptr(srv->config->approval_default_action, "queue"));
                 if (yes || deny) {
                         _cleanup_json_ json_t *rec = NULL;
-                        (void) approval_decide(srv->approvals, j->approval_id, yes, "webhook",
-                                               reason ? reason : (yes ? NULL : "no approval from the webhook"), &rec);
+                        (void) approval_decide(srv->approvals, j->approval_id, yes, by,
+                                               reason, &rec);
                         _cleanup_json_ json_t *f = audit_fields(j->request_id, j->identity, &j->peer, j->tool);
                         if (f) {
                                 json_object_set_new(f, "approval_id", json_string(j->approval_id));
-                                json_object_set_new(f, "approver", json_string("webhook"));
+                                json_object_set_new(f, "approver", json_string(by));
                                 json_object_set_new(f, "decision", json_string(yes ? "approved" : "denied"));
                                 if (reason)
                                         json_object_set_new(f, "reason", json_string(reason));
@@ -684,7 +810,7 @@ static void job_run_plan(Job *j, ToolCall *call) {
                                 _cleanup_json_ json_t *f = audit_fields(j->request_id, j->identity, &j->peer, j->tool);
                                 if (f) {
                                         json_object_set_new(f, "decision", json_string("approved"));
-                                        json_object_set_new(f, "approver", json_string("webhook"));
+                                        json_object_set_new(f, "approver", json_string(by));
                                         json_object_set_new(f, "approval_id", json_string(j->approval_id));
                                         if (audit_append(srv->audit, "tool.call", f, true, NULL) < 0)
                                                 log_error("Failed to write the audit record for %s", j->request_id);
@@ -692,14 +818,15 @@ static void job_run_plan(Job *j, ToolCall *call) {
                                 /* Approved: the very same job now runs the tool. */
                                 j->plan_only = false;
                                 j->webhook = false;
+                                j->elicit = false;
                                 job_run(j);
                                 return;
                         }
                 }
                 if (deny) {
                         char msg[256];
-                        snprintf(msg, sizeof msg, "Approval %s was denied by the approval webhook%s%s", j->approval_id,
-                                 reason ? ": " : "", reason ? reason : "");
+                        snprintf(msg, sizeof msg, "Approval %s was denied by the approval %s%s%s", j->approval_id,
+                                 j->webhook ? "webhook" : "elicitation", reason ? ": " : "", reason ? reason : "");
                         (void) call_refuse(&rep, j->rest, j->rpc_id, CALL_APPROVAL_REQUIRED, msg,
                                            json_pack("{s:s,s:s,s:s}", "code", "approval.denied", "approval_id",
                                                      j->approval_id, "state", "denied"));
@@ -1050,7 +1177,7 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
          * subject, token id), single use, expiring, never self-granted. */
         _cleanup_free_ char *approver = NULL;
         const char *approval_id = NULL;
-        bool needs_plan = false, webhook = false;
+        bool needs_plan = false, webhook = false, elicit = false;
         char new_id[32] = "";
         if (approval_required(srv, t)) {
                 json_t *aid = meta ? json_object_get(meta, "approval_id") : NULL;
@@ -1105,9 +1232,13 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
                                 log_error_errno(r, "Failed to write audit record: %m");
                         webhook = streq_ptr(srv->config->approval_mode, "webhook") &&
                                   srv->config->approval_webhook_url;
-                        if (!t->plan && !webhook)
+                        /* Elicitation needs a client that can be asked: a stateful
+                         * session that declared it. Everyone else gets the queue. */
+                        elicit = !webhook && streq_ptr(srv->config->approval_mode, "elicitation") && !rest &&
+                                 s->stateful && s->client_elicitation;
+                        if (!t->plan && !webhook && !elicit)
                                 return approval_required_reply(ret, rest, rpc_id, t, new_id, NULL);
-                        /* The dry run (and the webhook) run on a worker; its completion answers. */
+                        /* The dry run (and the webhook or elicitation) run on a worker; its completion answers. */
                         needs_plan = true;
                 }
         }
@@ -1175,6 +1306,8 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
         if (!j)
                 return -ENOMEM;
         atomic_init(&j->n_ref, 1);
+        pthread_mutex_init(&j->elicit_lock, NULL);
+        pthread_cond_init(&j->elicit_cond, NULL);
         j->server = srv;
         j->outbox = s->outbox;
         j->conn = conn_ref_ref(s->conn);
@@ -1189,6 +1322,7 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
         j->rest = rest;
         j->plan_only = needs_plan;
         j->webhook = webhook;
+        j->elicit = elicit;
         memcpy(j->approval_id, new_id, sizeof new_id);
         j->started_usec = now_usec();
 
@@ -1314,7 +1448,8 @@ int mcp_session_handle(McpSession *s, const char *buf, size_t len, McpReply *ret
                 return reply_set(ret, 400, TAKE_PTR(error)) < 0 ? -ENOMEM : MCP_REPLY_NOW;
 
         if (m.kind == RPC_RESPONSE) {
-                /* We send no requests yet; a stray response is accepted and ignored. */
+                /* Our only requests are elicitations; any other response is ignored. */
+                session_elicit_answer(s, &m);
                 rpc_message_done(&m);
                 return MCP_REPLY_NONE;
         }

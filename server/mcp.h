@@ -69,6 +69,10 @@ int mcp_session_new(Server *srv, Transport t, bool stateful, ConnRef *conn, Outb
 /* Cancels the session's in-flight calls (their replies are dropped) and frees. */
 McpSession *mcp_session_free(McpSession *s);
 
+/* The client can no longer answer (stdin closed): pending elicitations are
+ * cancelled so their workers stop waiting. Loop thread only. */
+void mcp_session_abort_elicitations(McpSession *s);
+
 /* Replaces the caller identity (a new reference is taken; NULL clears). */
 void mcp_session_set_identity(McpSession *s, Identity *id);
 Identity *mcp_session_get_identity(McpSession *s);

@@ -314,6 +314,7 @@ int server_init(Server *s, Config *c) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         unsigned threads = c->server_worker_threads > 0 ? (unsigned) c->server_worker_threads
                                                         : (unsigned) (ncpu < 2 ? 2 : ncpu > 16 ? 16 : ncpu);
+        s->max_approvals_waiting = threads / 2 > 0 ? threads / 2 : 1;
         r = worker_pool_new(threads, 4096, &s->pool);
         if (r < 0)
                 return log_error_errno(r, "Failed to start worker threads: %m");

@@ -36,6 +36,8 @@ typedef struct Server {
 
         atomic_bool stopping;           /* SIGTERM seen: refuse new calls, drain */
         atomic_long active_calls;       /* tool calls queued or running or awaiting write */
+        atomic_uint approvals_waiting;  /* workers blocked on a webhook or an elicitation */
+        unsigned max_approvals_waiting; /* half the workers: the rest keep serving calls */
         atomic_uint_fast64_t next_conn_id;
         atomic_uint_fast64_t next_request;
         char boot_id[17];               /* random, prefixes request ids */

@@ -126,10 +126,12 @@ int stdio_run(Server *srv, Identity *identity, int in_fd, int out_fd) {
                         if (errno == EINTR || errno == EAGAIN)
                                 continue;
                         eof = true;
+                        mcp_session_abort_elicitations(c.session);
                         continue;
                 }
                 if (k == 0) {
                         eof = true;
+                        mcp_session_abort_elicitations(c.session);
                         continue;
                 }
                 len += (size_t) k;

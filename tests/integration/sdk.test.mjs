@@ -8,11 +8,12 @@
 // tested with the `ws` package in websocket.test.mjs.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
-import { McpError, ErrorCode, EmptyResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { McpError, ErrorCode, EmptyResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Daemon, DAEMON_BIN, stdioSetup } from './lib/daemon.mjs';
 import { withDiag } from './lib/check.mjs';
 
@@ -108,6 +109,84 @@ describe('SDK Client + StdioClientTransport (systemmanager-mcp --stdio)', () => 
       e.message += `\n--- stdio server stderr ---\n${stderr.slice(-4000)}`;
       throw e;
     } finally { await c.close(); }
+  });
+});
+
+describe('approval by elicitation (SDK Client over stdio, approval.mode elicitation)', () => {
+  // get_top_processes is made approval-required so the test needs no package
+  // repository; the path is the same one critical tools take.
+  let sd;
+  before(() => {
+    sd = stdioSetup({ env: {
+      SYSTEMMANAGER_APPROVAL_MODE: 'elicitation',
+      SYSTEMMANAGER_APPROVAL_REQUIRED_FOR: 'get_top_processes',
+      SYSTEMMANAGER_APPROVAL_ELICITATION_TIMEOUT: '3',
+    } });
+  });
+  after(() => sd?.cleanup());
+
+  // answer(params) returns the ElicitResult, or null to never answer.
+  async function withClient(agent, answer, fn, capabilities = { elicitation: {} }) {
+    const t = new StdioClientTransport({ command: DAEMON_BIN, args: ['--stdio'], env: { ...sd.env, SYSTEMMANAGER_TOKEN: sd.mint(['readonly'], { agent }) }, stderr: 'pipe' });
+    let stderr = '';
+    t.stderr?.on('data', (c) => { stderr += c; });
+    const asked = [];
+    const c = new Client({ name: 'sm-sdk-elicit', version: '1.0.0' }, { capabilities });
+    if (capabilities.elicitation) {
+      c.setRequestHandler(ElicitRequestSchema, async (req) => {
+        asked.push(req.params);
+        const a = answer(req.params);
+        return a ?? new Promise(() => {});
+      });
+    }
+    try {
+      await c.connect(t);
+      await fn(c, asked);
+    } catch (e) {
+      e.message += `\n--- stdio server stderr ---\n${stderr.slice(-4000)}`;
+      throw e;
+    } finally { await c.close(); }
+  }
+  const audit = () => fs.readFileSync(sd.auditLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+  it('accept with approve=true runs the call once; the audit names the elicitation as approver', async () => {
+    await withClient('elicit-yes', () => ({ action: 'accept', content: { approve: true } }), async (c, asked) => {
+      const r = await c.callTool({ name: 'get_top_processes', arguments: { limit: 2 } });
+      assert.equal(r.isError, false, JSON.stringify(r));
+      assert.equal(asked.length, 1);
+      assert.match(asked[0].message, /elicit-yes asks to run get_top_processes/);
+      assert.match(asked[0].message, /"limit":2/);
+      assert.equal(asked[0].requestedSchema.properties.approve.type, 'boolean');
+      const id = asked[0].message.match(/approval (apr_[A-Za-z0-9_-]+)/)[1];
+      const log = audit();
+      assert.ok(log.some((e) => e.event === 'approval.approved' && e.approver === 'elicitation' && e.approval_id === id), 'approval.approved record');
+      assert.ok(log.some((e) => e.event === 'tool.call' && e.decision === 'approved' && e.approval_id === id), 'tool.call record');
+    });
+  });
+
+  it('decline (or approve=false) refuses with -32004 approval.denied and the tool does not run', async () => {
+    await withClient('elicit-no', () => ({ action: 'decline' }), async (c) => {
+      await assert.rejects(c.callTool({ name: 'get_top_processes', arguments: { limit: 3 } }),
+        (e) => e instanceof McpError && e.code === -32004 && /denied by the approval elicitation: the user declined/.test(e.message));
+    });
+    await withClient('elicit-false', () => ({ action: 'accept', content: { approve: false } }), async (c) => {
+      await assert.rejects(c.callTool({ name: 'get_top_processes', arguments: { limit: 4 } }),
+        (e) => e instanceof McpError && e.code === -32004 && /approve=false/.test(e.message));
+    });
+  });
+
+  it('no answer within approval.elicitation_timeout follows default_action (deny)', async () => {
+    await withClient('elicit-silent', () => null, async (c) => {
+      await assert.rejects(c.callTool({ name: 'get_top_processes', arguments: { limit: 5 } }, undefined, { timeout: 20000 }),
+        (e) => e instanceof McpError && e.code === -32004 && /no answer to the elicitation/.test(e.message));
+    });
+  });
+
+  it('a client that did not declare elicitation gets the queue (-32004 with an approval_id, pending)', async () => {
+    await withClient('elicit-none', () => null, async (c) => {
+      await assert.rejects(c.callTool({ name: 'get_top_processes', arguments: { limit: 6 } }),
+        (e) => e instanceof McpError && e.code === -32004 && e.data?.state === 'pending' && /^apr_/.test(e.data?.approval_id ?? ''));
+    }, {});
   });
 });
 

@@ -221,3 +221,40 @@ describe('WebSocket with auth.allow_query_token: true', () => {
     assert.equal(r.status, 401, wsDesc(r));
   }));
 });
+
+describe('WebSocket: approval by elicitation (approval.mode elicitation)', () => {
+  let de;
+  before(async () => {
+    de = new Daemon({ env: {
+      SYSTEMMANAGER_APPROVAL_MODE: 'elicitation',
+      SYSTEMMANAGER_APPROVAL_REQUIRED_FOR: 'get_top_processes',
+    } });
+    await de.start();
+  });
+  after(async () => { await de?.stop(); de?.cleanup(); });
+
+  it('the server asks over the socket; the answer with the same id decides; the call runs once', withDiag(() => de, async () => {
+    const r = await wsOpen(de.wsUrl, { token: de.mint(['readonly'], { agent: 'ws-elicit' }) });
+    assert.ok(r.ws, `handshake: ${wsDesc(r)}`);
+    const s = new WsSession(r.ws);
+    try {
+      const i = await s.request('initialize', { protocolVersion: '2025-11-25', capabilities: { elicitation: { form: {} } }, clientInfo: { name: 'ws-elicit', version: '1' } });
+      assert.ok(i.result, JSON.stringify(i));
+      s.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      const reply = s.request('tools/call', { name: 'get_top_processes', arguments: { limit: 2 } }, { timeout: 15000 });
+      let ask;
+      for (let t = 0; t < 100 && !ask; t++) {
+        ask = s.others.find((m) => m?.method === 'elicitation/create');
+        if (!ask) await sleep(50);
+      }
+      assert.ok(ask, `no elicitation/create: ${JSON.stringify(s.others)}`);
+      assert.match(String(ask.id), /^sm-elicit-apr_/);
+      assert.match(ask.params.message, /ws-elicit asks to run get_top_processes/);
+      // A response with an unknown id changes nothing; then the real answer.
+      s.send({ jsonrpc: '2.0', id: 'sm-elicit-apr_000000000000000000000000', result: { action: 'accept', content: { approve: true } } });
+      s.send({ jsonrpc: '2.0', id: ask.id, result: { action: 'accept', content: { approve: true } } });
+      const done = await reply;
+      assert.equal(done.result?.isError, false, JSON.stringify(done));
+    } finally { s.close(); }
+  }));
+});
