@@ -1472,6 +1472,89 @@ static int tool_update_docker_container(ToolCall *call) {
         return finish(call, &result, &text, &text_buf);
 }
 
+/* Dry runs shown to approvers (tools/tool.h: Tool.plan) ------------------------------
+ * Podman's Docker API has no /distribution endpoint, so the registry's current
+ * digest is not known before the pull: the plan shows what is there now and
+ * what the call will do with it. Nothing is changed. */
+
+/* The local image `ref` as {id, digest, created} or JSON null. */
+static int plan_local_image(ToolCall *call, DockerClient *dc, const char *ref, const char *name, json_t **ret) {
+        _cleanup_json_ json_t *im = NULL;
+        int r = inspect_image(call, dc, ref, &im);
+
+        if (r == -ENOENT) {
+                *ret = json_null();
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        const char *d = repo_digest(im, name);
+        *ret = json_pack("{s:s?,s:s?,s:s?}", "id", jstr(im, "Id"), "digest", d, "created", jstr(im, "Created"));
+        return *ret ? 0 : tool_error(call, -ENOMEM, "out of memory");
+}
+
+static int plan_pull_docker_image(ToolCall *call) {
+        const char *image = jstr(call->args, "image_name"), *tag_arg = jstr(call->args, "tag");
+        char name[300], tag[160], ref[480];
+        json_t *local = NULL;
+        DockerClient dc;
+        int r;
+
+        if (!image)
+                return tool_error(call, -EINVAL, "argument 'image_name' is required");
+        r = split_reference(call, image, tag_arg, name, sizeof name, tag, sizeof tag);
+        if (r < 0)
+                return r;
+        snprintf(ref, sizeof ref, "%s:%s", name, tag);
+        r = ctr_open(call, false, &dc);
+        if (r < 0)
+                return r;
+        r = plan_local_image(call, &dc, ref, name, &local);
+        if (r < 0)
+                return r;
+        call->result = json_pack("{s:s,s:s,s:o,s:s}", "action", "pull", "image", ref, "local_image", local, "effect",
+                                 json_is_null(local) ? "downloads the image; nothing else changes"
+                                                     : "downloads the image if the registry has a newer one; "
+                                                       "running containers keep their current image");
+        return call->result ? 0 : tool_error(call, -ENOMEM, "out of memory");
+}
+
+static int plan_update_docker_container(ToolCall *call) {
+        _cleanup_json_ json_t *inspect = NULL;
+        const char *arg = jstr(call->args, "name_or_id"), *image_ref;
+        bool pull_latest = !json_is_false(json_object_get(call->args, "pull_latest"));
+        char ref_name[300], tag[160];
+        json_t *current = NULL;
+        DockerClient dc;
+        int r;
+
+        r = check_container_name(call, arg);
+        if (r < 0)
+                return r;
+        r = ctr_open(call, false, &dc);
+        if (r < 0)
+                return r;
+        r = inspect_container(call, &dc, arg, &inspect);
+        if (r < 0)
+                return r;
+        image_ref = jstr(jobj(inspect, "Config"), "Image");
+        if (!image_ref || split_reference(call, image_ref, NULL, ref_name, sizeof ref_name, tag, sizeof tag) < 0)
+                return tool_error(call, -EINVAL, "container %s has no image reference to update from",
+                                  container_name(inspect));
+        r = jstr(inspect, "Image") ? plan_local_image(call, &dc, jstr(inspect, "Image"), ref_name, &current) : -EBADMSG;
+        if (r < 0)
+                return r == -EBADMSG ? tool_error(call, r, "inspecting the container: no Image") : r;
+        call->result = json_pack(
+                "{s:s,s:s,s:s?,s:s,s:s,s:o,s:b,s:s}", "action", "update", "container", container_name(inspect), "id",
+                jstr(inspect, "Id"), "state", container_state(inspect), "image", image_ref, "current_image", current,
+                "pull_latest", pull_latest, "effect",
+                pull_latest ? "pulls the image; if its id changed, stops this container, creates a new one with the "
+                              "same name and settings from the new image and starts it; if that fails, the old "
+                              "container is put back"
+                            : "recreates the container from the local image if its id differs from the running one");
+        return call->result ? 0 : tool_error(call, -ENOMEM, "out of memory");
+}
+
 /* The table ----------------------------------------------------------------------- */
 
 #define NAME_OR_ID                                                                                                 \
@@ -1629,6 +1712,7 @@ const Tool tools_containers[] = {
                         "\"properties\":{\"image\":" STR ",\"tag\":" STR ",\"id\":" STR ",\"short_id\":" STR ","
                         "\"digest\":" STR ",\"previous_id\":" STR ",\"updated\":" BOOL "}}",
                 .handler = tool_pull_docker_image,
+                .plan = plan_pull_docker_image,
         },
         {
                 .name = "update_docker_container",
@@ -1653,6 +1737,7 @@ const Tool tools_containers[] = {
                         ",\"old_image_id\":" STR ",\"new_image_id\":" STR ",\"old_digest\":" STR ",\"new_digest\":" STR
                         ",\"rolled_back\":" BOOL ",\"state\":" STR ",\"running\":" BOOL ",\"warnings\":" STR "}}",
                 .handler = tool_update_docker_container,
+                .plan = plan_update_docker_container,
         },
         {}
 };

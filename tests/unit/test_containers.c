@@ -732,6 +732,65 @@ static size_t count_named(const char *prefix) {
         return n;
 }
 
+/* The dry runs an approver sees: current state, intended effect, no change. */
+static void test_plans(void **state) {
+        _cleanup_json_ json_t *before = NULL, *after = NULL, *pargs = NULL, *uargs = NULL;
+        const Tool *pull = tool_find("pull_docker_image"), *upd = tool_find("update_docker_container");
+        char args[256];
+        ToolCall call;
+
+        assert_non_null(pull);
+        assert_non_null(upd);
+        assert_non_null(pull->plan);
+        assert_non_null(upd->plan);
+
+        /* local_image: null when absent, else the image (test_pull may have fetched it). */
+        snprintf(args, sizeof args, "{\"image_name\":\"%s\",\"tag\":\"v2\"}", test_image);
+        pargs = json_loads(args, 0, NULL);
+        assert_non_null(pargs);
+        call = (ToolCall) { .tool = pull, .args = pargs, .env = &env };
+        if (pull->plan(&call) < 0)
+                fail_msg("pull plan: %s", call.error);
+        assert_string_equal(str_of(call.result, "action"), "pull");
+        assert_non_null(strstr(str_of(call.result, "image"), ":v2"));
+        assert_non_null(json_object_get(call.result, "local_image"));
+        json_decref(call.result);
+
+        /* After the pull the plan shows the local image's id and digest. */
+        run_ok("pull_docker_image", args, &call);
+        call_done(&call);
+        call = (ToolCall) { .tool = pull, .args = pargs, .env = &env };
+        assert_int_equal(pull->plan(&call), 0);
+        assert_true(json_is_object(json_object_get(call.result, "local_image")));
+        assert_int_equal(strncmp(str_of(json_object_get(call.result, "local_image"), "digest"), "sha256:", 7), 0);
+        json_decref(call.result);
+
+        /* update: the container, its state and current image; nothing changes. */
+        snprintf(args, sizeof args, "%s:v2", test_image);
+        create_container("smtest-plan", args, "smtest-net", true);
+        before = inspect("smtest-plan");
+        uargs = json_loads("{\"name_or_id\":\"smtest-plan\"}", 0, NULL);
+        call = (ToolCall) { .tool = upd, .args = uargs, .env = &env };
+        if (upd->plan(&call) < 0)
+                fail_msg("update plan: %s", call.error);
+        assert_string_equal(str_of(call.result, "action"), "update");
+        assert_string_equal(str_of(call.result, "container"), "smtest-plan");
+        assert_string_equal(str_of(call.result, "id"), str_of(before, "Id"));
+        assert_string_equal(str_of(json_object_get(call.result, "current_image"), "id"), str_of(before, "Image"));
+        assert_true(json_is_true(json_object_get(call.result, "pull_latest")));
+        json_decref(call.result);
+        after = inspect("smtest-plan");
+        assert_string_equal(str_of(after, "Id"), str_of(before, "Id"));
+
+        /* An unknown container: the engine's answer, no plan. */
+        json_decref(uargs);
+        uargs = json_loads("{\"name_or_id\":\"smtest-nosuch\"}", 0, NULL);
+        call = (ToolCall) { .tool = upd, .args = uargs, .env = &env };
+        assert_true(upd->plan(&call) < 0);
+        assert_null(call.result);
+        remove_container("smtest-plan");
+}
+
 static void test_update(void **state) {
         _cleanup_json_ json_t *old = NULL, *now = NULL;
         _cleanup_free_ char *v2 = NULL;
@@ -967,6 +1026,7 @@ int main(void) {
                 cmocka_unit_test(test_logs_errors),
                 cmocka_unit_test(test_manage),
                 cmocka_unit_test(test_pull),
+                cmocka_unit_test(test_plans),
                 cmocka_unit_test(test_update),
                 cmocka_unit_test(test_update_rollback),
                 cmocka_unit_test(test_update_stopped),
