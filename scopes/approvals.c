@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -29,6 +32,7 @@ struct ApprovalStore {
         Approval *head;
         int64_t ttl;
         unsigned max_pending;
+        char *path;             /* persisted here when set */
 };
 
 static const char *const state_names[_APPROVAL_STATE_MAX] = {
@@ -74,6 +78,7 @@ ApprovalStore *approval_store_free(ApprovalStore *s) {
                 approval_free(a);
         }
         pthread_mutex_destroy(&s->lock);
+        free(s->path);
         free(s);
         return NULL;
 }
@@ -120,6 +125,164 @@ static void sweep(ApprovalStore *s, int64_t now) {
                 }
                 p = &a->next;
         }
+}
+
+static Approval *find(ApprovalStore *s, const char *id);
+
+/* Persistence --------------------------------------------------------------
+ * The store (at most max_pending pending plus an hour of decided records) is
+ * one JSON document, replaced atomically (write, fsync, rename) on every
+ * change that matters after a restart: a request, a plan, a decision, a use.
+ * Expiry needs no write: it is recomputed from the timestamps. */
+
+static json_t *record_json(const Approval *a) {
+        return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:s?,s:O,s:O?,s:I,s:I,s:I,s:s}", "id", a->id, "binding",
+                         a->binding, "tool", a->tool, "subject", a->subject, "jti", a->jti, "approver", a->approver,
+                         "reason", a->reason, "args", a->args, "plan", a->plan, "created", (json_int_t) a->created,
+                         "expires", (json_int_t) a->expires, "decided", (json_int_t) a->decided, "state",
+                         state_names[a->state]);
+}
+
+/* Locked. */
+static int persist(ApprovalStore *s) {
+        _cleanup_json_ json_t *arr = NULL, *doc = NULL;
+        char tmp[4096];
+        int fd, r = 0;
+
+        if (!s->path)
+                return 0;
+        arr = json_array();
+        if (!arr)
+                return -ENOMEM;
+        for (Approval *a = s->head; a; a = a->next)
+                if (json_array_append_new(arr, record_json(a)) < 0)
+                        return -ENOMEM;
+        doc = json_pack("{s:i,s:O}", "version", 1, "approvals", arr);
+        if (!doc)
+                return -ENOMEM;
+        if ((size_t) snprintf(tmp, sizeof tmp, "%s.tmp", s->path) >= sizeof tmp)
+                return -ENAMETOOLONG;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (json_dumpfd(doc, fd, JSON_COMPACT) < 0 || write(fd, "\n", 1) != 1)
+                r = -EIO;
+        else if (fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, s->path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlink(tmp);
+        return r;
+}
+
+static bool hex64(const char *h) {
+        if (!h || strlen(h) != 64)
+                return false;
+        for (size_t i = 0; i < 64; i++)
+                if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+static char *opt_strdup(json_t *o, const char *k, bool *bad) {
+        json_t *v = json_object_get(o, k);
+        if (!v || json_is_null(v))
+                return NULL;
+        if (!json_is_string(v)) {
+                *bad = true;
+                return NULL;
+        }
+        char *r = strdup(json_string_value(v));
+        if (!r)
+                *bad = true;
+        return r;
+}
+
+/* One saved record, or NULL when it is not well formed. */
+static Approval *record_from_json(json_t *o) {
+        const char *id = json_string_value(json_object_get(o, "id"));
+        const char *binding = json_string_value(json_object_get(o, "binding"));
+        const char *state = json_string_value(json_object_get(o, "state"));
+        json_t *args = json_object_get(o, "args"), *plan = json_object_get(o, "plan");
+        bool bad = false;
+        Approval *a;
+
+        if (!id || strncmp(id, "apr_", 4) != 0 || strlen(id) >= sizeof a->id || !hex64(binding) || !state ||
+            !json_is_object(args) || !json_is_integer(json_object_get(o, "created")) ||
+            !json_is_integer(json_object_get(o, "expires")) || !json_is_integer(json_object_get(o, "decided")))
+                return NULL;
+        a = calloc(1, sizeof *a);
+        if (!a)
+                return NULL;
+        a->state = _APPROVAL_STATE_MAX;
+        for (int i = 0; i < _APPROVAL_STATE_MAX; i++)
+                if (streq(state, state_names[i]))
+                        a->state = (ApprovalState) i;
+        snprintf(a->id, sizeof a->id, "%s", id);
+        memcpy(a->binding, binding, 65);
+        a->tool = opt_strdup(o, "tool", &bad);
+        a->subject = opt_strdup(o, "subject", &bad);
+        a->jti = opt_strdup(o, "jti", &bad);
+        a->approver = opt_strdup(o, "approver", &bad);
+        a->reason = opt_strdup(o, "reason", &bad);
+        a->args = json_incref(args);
+        a->plan = plan && !json_is_null(plan) ? json_incref(plan) : NULL;
+        a->created = json_integer_value(json_object_get(o, "created"));
+        a->expires = json_integer_value(json_object_get(o, "expires"));
+        a->decided = json_integer_value(json_object_get(o, "decided"));
+        if (bad || a->state == _APPROVAL_STATE_MAX || !a->tool || !a->subject) {
+                approval_free(a);
+                return NULL;
+        }
+        return a;
+}
+
+int approval_store_persist(ApprovalStore *s, const char *path, unsigned *ret_loaded) {
+        _cleanup_json_ json_t *doc = NULL;
+        json_error_t e;
+        unsigned n = 0;
+        size_t i;
+        json_t *o;
+
+        if (ret_loaded)
+                *ret_loaded = 0;
+        pthread_mutex_lock(&s->lock);
+        free(s->path);
+        s->path = strdup(path);
+        if (!s->path) {
+                pthread_mutex_unlock(&s->lock);
+                return -ENOMEM;
+        }
+        if (access(path, F_OK) < 0) {
+                int r = errno == ENOENT ? persist(s) : -errno;
+                pthread_mutex_unlock(&s->lock);
+                return r;
+        }
+        doc = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+        if (!json_is_array(json_object_get(doc, "approvals"))) {
+                pthread_mutex_unlock(&s->lock);
+                return -EBADMSG;
+        }
+        json_array_foreach(json_object_get(doc, "approvals"), i, o) {
+                Approval *a = record_from_json(o);
+                if (!a || find(s, a->id)) {
+                        if (a)
+                                approval_free(a);
+                        continue;
+                }
+                a->next = s->head;
+                s->head = a;
+                n++;
+        }
+        sweep(s, now_epoch());
+        int r = persist(s);
+        pthread_mutex_unlock(&s->lock);
+        if (ret_loaded)
+                *ret_loaded = n;
+        return r;
 }
 
 static Approval *find(ApprovalStore *s, const char *id) {
@@ -174,6 +337,7 @@ int approval_request(ApprovalStore *s, const char *tool, json_t *args, const cha
         a->next = s->head;
         s->head = a;
         memcpy(ret_id, a->id, sizeof a->id);
+        (void) persist(s);     /* best effort: the request itself works without it */
         pthread_mutex_unlock(&s->lock);
         return 0;
 }
@@ -185,6 +349,7 @@ void approval_set_plan(ApprovalStore *s, const char *id, json_t *plan) {
                 json_decref(a->plan);
                 a->plan = plan;
                 plan = NULL;
+                (void) persist(s);
         }
         pthread_mutex_unlock(&s->lock);
         json_decref(plan);
@@ -209,12 +374,18 @@ ApprovalCheck approval_consume(ApprovalStore *s, const char *id, const char *bin
         else if (a->state == APPROVAL_CONSUMED)
                 c = APPROVAL_IS_USED;
         else {
-                /* Single use: this call takes it. */
+                /* Single use: this call takes it, on disk before it runs (a
+                 * restart must not make it usable again). */
                 a->state = APPROVAL_CONSUMED;
                 a->decided = now_epoch();
-                c = APPROVAL_OK;
-                if (ret_approver)
-                        *ret_approver = a->approver ? strdup(a->approver) : NULL;
+                if (persist(s) < 0) {
+                        a->state = APPROVAL_APPROVED;
+                        c = APPROVAL_STORE_FAILED;
+                } else {
+                        c = APPROVAL_OK;
+                        if (ret_approver)
+                                *ret_approver = a->approver ? strdup(a->approver) : NULL;
+                }
         }
         pthread_mutex_unlock(&s->lock);
         return c;
@@ -262,7 +433,15 @@ int approval_decide(ApprovalStore *s, const char *id, bool approve, const char *
                 else {
                         a->state = approve ? APPROVAL_APPROVED : APPROVAL_DENIED;
                         a->decided = now_epoch();
-                        if (ret)
+                        r = persist(s);
+                        if (r < 0) {
+                                /* Not on disk, not decided. */
+                                a->state = APPROVAL_PENDING;
+                                a->decided = 0;
+                                free(a->approver);
+                                free(a->reason);
+                                a->approver = a->reason = NULL;
+                        } else if (ret)
                                 *ret = to_json(a);
                 }
         }

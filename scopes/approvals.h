@@ -29,6 +29,12 @@ typedef struct ApprovalStore ApprovalStore;
 int approval_store_new(int64_t ttl_sec, unsigned max_pending, ApprovalStore **ret);
 ApprovalStore *approval_store_free(ApprovalStore *s);
 
+/* Keeps the store in `path` (mode 600, replaced atomically on each request,
+ * plan, decision and use) and loads what a previous run saved there.
+ * Returns 0 (*ret_loaded = records loaded, may be NULL), -EBADMSG when the
+ * file is not a saved store, -errno. */
+int approval_store_persist(ApprovalStore *s, const char *path, unsigned *ret_loaded);
+
 /* The binding: hex SHA-256 of tool NUL canonical-args NUL subject NUL jti. */
 int approval_binding(const char *tool, json_t *args, const char *subject, const char *jti, char ret[static 65]);
 
@@ -49,6 +55,7 @@ typedef enum ApprovalCheck {
         APPROVAL_IS_DENIED,
         APPROVAL_IS_EXPIRED,
         APPROVAL_IS_USED,
+        APPROVAL_STORE_FAILED,  /* approved, but its use could not be recorded on disk: not run */
 } ApprovalCheck;
 
 /* Checks `id` against this call and, when approved, consumes it (single

@@ -24,6 +24,7 @@
 #include "server/httpd.h"
 #include "server/mcp.h"
 #include "server/server.h"
+#include "scopes/approvals.h"
 #include "server/stdio.h"
 #include "tools/tool.h"
 
@@ -420,6 +421,34 @@ static int run(int argc, char *argv[]) {
                 atomic_store(&exited, true);
                 server_done(&server);
                 return r;
+        }
+
+        /* Pending approvals survive a restart (the network daemon only: a
+         * --stdio process sharing the state directory must not overwrite it). */
+        {
+                _cleanup_free_ char *apath = NULL;
+                unsigned loaded = 0;
+
+                if (asprintf(&apath, "%s/approvals.json", config.state_dir) < 0) {
+                        server_done(&server);
+                        return log_error_errno(ENOMEM, "Out of memory");
+                }
+                r = approval_store_persist(server.approvals, apath, &loaded);
+                if (r == -EBADMSG) {
+                        _cleanup_free_ char *bad = NULL;
+                        if (asprintf(&bad, "%s.corrupt", apath) >= 0 && rename(apath, bad) >= 0)
+                                log_warning("%s is not a saved approval store; moved it to %s and started empty",
+                                            apath, bad);
+                        r = approval_store_persist(server.approvals, apath, &loaded);
+                }
+                if (r < 0) {
+                        atomic_store(&exited, true);
+                        server_done(&server);
+                        return log_error_errno(r, "Failed to keep approvals in %s: %m (check the state directory)",
+                                               apath);
+                }
+                if (loaded > 0)
+                        log_info("Loaded %u approval record(s) from %s", loaded, apath);
         }
 
         r = httpd_new(&server, &httpd);

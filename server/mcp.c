@@ -1207,6 +1207,8 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
                                         [APPROVAL_IS_DENIED] = "was denied",
                                         [APPROVAL_IS_EXPIRED] = "has expired: repeat the call without it to ask again",
                                         [APPROVAL_IS_USED] = "was already used (approvals are single-use)",
+                                        [APPROVAL_STORE_FAILED] = "could not be marked as used in the approval "
+                                                                  "store (disk error); nothing ran, retry",
                                 };
                                 json_object_set_new(f, "decision", json_string("denied"));
                                 json_object_set_new(f, "approval_id", json_string(approval_id));

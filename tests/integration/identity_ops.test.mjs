@@ -134,6 +134,28 @@ describe('identity and approvals on a running daemon', () => {
     const events = d.audit().filter((e) => e.approval_id === id).map((e) => `${e.event}:${e.decision}`);
     assert.ok(events.includes('approval.requested:approval_required') && events.includes('approval.approved:approved') && events.includes('tool.call:approved'), events.join(' '));
   });
+
+  it('pending and used approvals survive a restart (state_dir/approvals.json); a used one stays used', async () => {
+    const agent = d.mint(['readonly'], { agent: 'restart-agent' });
+    const approver = d.mint(['approvals:write'], { agent: 'approver-ann' });
+    const used = (await call(agent, 'get_top_processes', { limit: 4 })).json.error.data.approval_id;
+    assert.equal((await post(`/approvals/${used}/approve`, approver, {})).status, 200);
+    assert.equal((await call(agent, 'get_top_processes', { limit: 4 }, { approval_id: used })).json.result?.isError, false);
+    const first = await call(agent, 'get_top_processes', { limit: 5 });
+    const id = first.json.error.data.approval_id;
+    const { stateDir, secret } = d;
+    await d.stop();
+    d = new Daemon({ stateDir, secret, env: { SYSTEMMANAGER_BOOTSTRAP_TOKEN: BOOT, SYSTEMMANAGER_BOOTSTRAP_TOKEN_SCOPES: 'readonly', SYSTEMMANAGER_APPROVAL_REQUIRED_FOR: 'critical,get_top_processes' } });
+    await d.start();
+    const still = await call(agent, 'get_top_processes', { limit: 5 }, { approval_id: id });
+    assert.equal(still.json.error?.data?.state, 'pending', still.text);
+    assert.equal((await post(`/approvals/${id}/approve`, approver, { reason: 'after restart' })).status, 200);
+    const runs = await call(agent, 'get_top_processes', { limit: 5 }, { approval_id: id });
+    assert.equal(runs.json.result?.isError, false, runs.text);
+    const again = await call(agent, 'get_top_processes', { limit: 4 }, { approval_id: used });
+    assert.equal(again.json.error?.code, -32004, 'used before the restart, still used');
+    assert.match(again.json.error.message, /already used/);
+  });
 });
 
 describe('X-API-Key and HTTP Basic', () => {

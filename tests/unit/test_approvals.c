@@ -5,7 +5,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -78,6 +82,88 @@ static void test_flow(void **state) {
         approval_store_free(s);
 }
 
+/* A restart (a new store on the same file) keeps every state, and above
+ * all keeps a used approval used. */
+static void test_persistence(void **state) {
+        char dir[] = "/tmp/sm-approvals-XXXXXX", path[128], tmp[160];
+        _cleanup_json_ json_t *args = json_pack("{s:s}", "package_name", "nginx");
+        ApprovalStore *s = NULL;
+        char pending[32], granted[32], used[32], denied[32], bind[65];
+        unsigned loaded = 99;
+        struct stat st;
+        FILE *f;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/approvals.json", dir);
+        assert_int_equal(approval_binding("install_package", args, "agent", "j1", bind), 0);
+
+        assert_int_equal(approval_store_new(900, 8, &s), 0);
+        assert_int_equal(approval_store_persist(s, path, &loaded), 0);
+        assert_int_equal(loaded, 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        assert_int_equal(approval_request(s, "install_package", args, "agent", "j1", NULL, pending), 0);
+        assert_int_equal(approval_request(s, "install_package", args, "agent", "j1", NULL, granted), 0);
+        assert_int_equal(approval_request(s, "install_package", args, "agent", "j1", NULL, used), 0);
+        assert_int_equal(approval_request(s, "install_package", args, "agent", "j1", NULL, denied), 0);
+        approval_set_plan(s, pending, json_pack("{s:[s]}", "install", "nginx"));
+        assert_int_equal(approval_decide(s, granted, true, "bob", "ok", NULL), 0);
+        assert_int_equal(approval_decide(s, used, true, "bob", NULL, NULL), 0);
+        assert_int_equal(approval_consume(s, used, bind, NULL), APPROVAL_OK);
+        assert_int_equal(approval_decide(s, denied, false, "bob", "no", NULL), 0);
+        approval_store_free(s);
+
+        /* "Restart". */
+        assert_int_equal(approval_store_new(900, 8, &s), 0);
+        assert_int_equal(approval_store_persist(s, path, &loaded), 0);
+        assert_int_equal(loaded, 4);
+        _cleanup_json_ json_t *p = approval_get_json(s, pending);
+        assert_string_equal(json_string_value(json_object_get(p, "state")), "pending");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(p, "plan"), "install"), 0)),
+                            "nginx");
+        assert_int_equal(approval_consume(s, used, bind, NULL), APPROVAL_IS_USED);
+        assert_int_equal(approval_consume(s, denied, bind, NULL), APPROVAL_IS_DENIED);
+        assert_int_equal(approval_decide(s, pending, true, "agent", NULL, NULL), -EPERM);
+        assert_int_equal(approval_decide(s, pending, true, "carol", NULL, NULL), 0);
+        char *who = NULL;
+        assert_int_equal(approval_consume(s, granted, bind, &who), APPROVAL_OK);
+        assert_string_equal(who, "bob");
+        free(who);
+        approval_store_free(s);
+
+        /* Once more: both are used now. */
+        assert_int_equal(approval_store_new(900, 8, &s), 0);
+        assert_int_equal(approval_store_persist(s, path, NULL), 0);
+        assert_int_equal(approval_consume(s, granted, bind, NULL), APPROVAL_IS_USED);
+        approval_store_free(s);
+
+        /* Not a saved store: refused, file untouched. */
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("{\"approvals\": 3}", f);
+        fclose(f);
+        assert_int_equal(approval_store_new(900, 8, &s), 0);
+        assert_int_equal(approval_store_persist(s, path, NULL), -EBADMSG);
+        approval_store_free(s);
+        /* Malformed records are skipped, good ones kept. */
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "{\"version\":1,\"approvals\":[{\"id\":\"x\"},7,{\"id\":\"apr_1\",\"binding\":\"%s\","
+                   "\"tool\":\"t\",\"subject\":\"a\",\"args\":{},\"created\":%lld,\"expires\":%lld,"
+                   "\"decided\":0,\"state\":\"pending\"}]}",
+                bind, (long long) time(NULL), (long long) time(NULL) + 600);
+        fclose(f);
+        assert_int_equal(approval_store_new(900, 8, &s), 0);
+        assert_int_equal(approval_store_persist(s, path, &loaded), 0);
+        assert_int_equal(loaded, 1);
+        approval_store_free(s);
+
+        unlink(path);
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        unlink(tmp);
+        rmdir(dir);
+}
+
 static void test_expiry_and_bounds(void **state) {
         ApprovalStore *s = NULL;
         _cleanup_json_ json_t *args = json_object();
@@ -99,6 +185,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_binding),
                 cmocka_unit_test(test_flow),
+                cmocka_unit_test(test_persistence),
                 cmocka_unit_test(test_expiry_and_bounds),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
