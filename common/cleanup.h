@@ -6,8 +6,10 @@
  * Every destructor here accepts NULL. TAKE_PTR()/TAKE_FD() hand ownership on
  * and leave the variable empty so the cleanup attribute becomes a no-op. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,6 +51,16 @@ static inline void closep(int *fd) {
         }
 }
 #define _cleanup_close_ _cleanup_(closep)
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
 
 /* jansson ships json_decrefp() (behind json_auto_t). */
 #define _cleanup_json_ _cleanup_(json_decrefp)

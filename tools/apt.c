@@ -669,16 +669,6 @@ int apt_cgroup_unit(const char *text, size_t len, char *unit, size_t size) {
         return 0;
 }
 
-static inline void fclosep(FILE **f) {
-        if (*f)
-                fclose(*f);
-}
-
-static inline void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 static ssize_t read_small_at(int dfd, const char *name, char *buf, size_t size) {
         _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         size_t len = 0;

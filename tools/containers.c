@@ -33,11 +33,6 @@
 #define START_CHECK_MS 1000     /* a new container must still run after this long */
 #define PATH_MAX_LEN 1024
 
-static inline void fclosep(FILE **f) {
-        if (*f)
-                fclose(*f);
-}
-
 /* Small helpers ------------------------------------------------------------ */
 
 /* Steals v; fails on NULL (allocation failure) so callers can chain. */

@@ -69,11 +69,6 @@
 
 /* Small helpers ------------------------------------------------------------ */
 
-static inline void fclosep(FILE **f) {
-        if (*f)
-                fclose(*f);
-}
-
 static uint64_t now_ms(void) {
         struct timespec ts;
 

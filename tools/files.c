@@ -59,11 +59,6 @@
 #define SYS_openat2 437
 #endif
 
-static inline void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 typedef enum Action {
         ACTION_LIST,
         ACTION_INFO,

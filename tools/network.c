@@ -54,16 +54,6 @@
 #endif
 #define RTF_LOCAL_V6 0x80000000u
 
-static inline void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
-static inline void fclosep(FILE **f) {
-        if (*f)
-                fclose(*f);
-}
-
 static inline void freeifaddrsp(struct ifaddrs **p) {
         if (*p)
                 freeifaddrs(*p);

@@ -40,11 +40,6 @@ static uint64_t now_ms(void) {
         return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
 }
 
-static inline void fclosep(FILE **f) {
-        if (*f)
-                fclose(*f);
-}
-
 static int json_set(json_t *o, const char *key, json_t *v) {
         /* json_object_set_new() steals v, also on failure. */
         if (!v || json_object_set_new(o, key, v) < 0)

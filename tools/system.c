@@ -43,16 +43,6 @@
 #define TOP_LIMIT_MAX 200
 #define TOP_LIMIT_DEFAULT 10
 
-static inline void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
-static inline void fclosep(FILE **f) {
-        if (*f)
-                fclose(*f);
-}
-
 /* Small helpers ------------------------------------------------------------ */
 
 /* Rounds a non-negative value to two decimals so JSON carries 12.34, not
