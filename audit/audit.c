@@ -30,6 +30,7 @@ struct Audit {
         uint64_t seq;           /* seq of the last line written (0 = none yet) */
         char prev[65];          /* hex SHA-256 of the last line */
         uint64_t lines;
+        uint64_t write_errors;          /* appends that failed */
         off_t end;              /* file size after our last write: another writer moved it if different */
 
         /* Sealing: a checkpoint line carries HMAC(K_i, "seq|prev"); then
@@ -525,8 +526,19 @@ int audit_append(Audit *a, const char *event, json_t *fields, bool sync, uint64_
                 if (q < 0)
                         r = q;
         }
+        if (r < 0)
+                a->write_errors++;
         pthread_mutex_unlock(&a->lock);
         return r;
+}
+
+uint64_t audit_write_errors(Audit *a) {
+        uint64_t n;
+
+        pthread_mutex_lock(&a->lock);
+        n = a->write_errors;
+        pthread_mutex_unlock(&a->lock);
+        return n;
 }
 
 void audit_key_evolve(const unsigned char key[static 32], unsigned char ret[static 32]) {

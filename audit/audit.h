@@ -65,3 +65,5 @@ void audit_enable_journald(Audit *a);
 
 /* Lines written since open (for metrics). */
 uint64_t audit_lines_written(Audit *a);
+/* Appends that failed (not written, or not made durable) since start. */
+uint64_t audit_write_errors(Audit *a);

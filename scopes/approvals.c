@@ -33,6 +33,7 @@ struct ApprovalStore {
         int64_t ttl;
         unsigned max_pending;
         char *path;             /* persisted here when set */
+        uint64_t n_approved, n_denied;
 };
 
 static const char *const state_names[_APPROVAL_STATE_MAX] = {
@@ -441,8 +442,14 @@ int approval_decide(ApprovalStore *s, const char *id, bool approve, const char *
                                 free(a->approver);
                                 free(a->reason);
                                 a->approver = a->reason = NULL;
-                        } else if (ret)
-                                *ret = to_json(a);
+                        } else {
+                                if (approve)
+                                        s->n_approved++;
+                                else
+                                        s->n_denied++;
+                                if (ret)
+                                        *ret = to_json(a);
+                        }
                 }
         }
         pthread_mutex_unlock(&s->lock);
@@ -472,4 +479,18 @@ json_t *approval_list_json(ApprovalStore *s) {
                 json_array_append_new(arr, to_json(a));
         pthread_mutex_unlock(&s->lock);
         return arr;
+}
+
+void approval_stats(ApprovalStore *s, unsigned *ret_pending, uint64_t *ret_approved, uint64_t *ret_denied) {
+        unsigned n = 0;
+
+        pthread_mutex_lock(&s->lock);
+        sweep(s, now_epoch());
+        for (Approval *a = s->head; a; a = a->next)
+                if (a->state == APPROVAL_PENDING)
+                        n++;
+        *ret_pending = n;
+        *ret_approved = s->n_approved;
+        *ret_denied = s->n_denied;
+        pthread_mutex_unlock(&s->lock);
 }

@@ -71,3 +71,6 @@ int approval_decide(ApprovalStore *s, const char *id, bool approve, const char *
 /* Records as JSON: one (NULL if unknown), or all not yet forgotten. */
 json_t *approval_get_json(ApprovalStore *s, const char *id);
 json_t *approval_list_json(ApprovalStore *s);
+
+/* For /metrics: requests pending now; decisions since start. */
+void approval_stats(ApprovalStore *s, unsigned *ret_pending, uint64_t *ret_approved, uint64_t *ret_denied);

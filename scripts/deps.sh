@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config libwebsockets-dev libjansson-dev libssl-dev libyaml-dev
             libseccomp-dev libsystemd-dev libsqlite3-dev libcurl4-openssl-dev)
 test_pkgs=(libcmocka-dev curl jq ca-certificates iputils-ping traceroute dpkg-dev apt-utils busybox-static
-           packagekit polkitd dbus bash-completion)
+           packagekit polkitd dbus bash-completion prometheus)
 # Podman as TESTENV measured it: with recommends (catatonit, fuse-overlayfs...);
 # netavark named explicitly or apt may pick the CNI backend.
 test_pkgs_with_recommends=(podman runc netavark docker-registry)

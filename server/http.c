@@ -465,50 +465,16 @@ static int http_health(HttpConn *c, bool detailed) {
         return http_respond_json(c, 200, j);
 }
 
-/* Prometheus text exposition of the server's counters. */
+/* Prometheus text exposition (server/metrics.c). */
 static int http_metrics(HttpConn *c) {
-        Server *srv = c->httpd->srv;
-        char buf[4096];
-        int n;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        int r = metrics_render(c->httpd->srv, c->httpd->n_connections, &buf, &len);
 
-        n = snprintf(buf, sizeof buf,
-                     "# HELP systemmanager_build_info Version of the running daemon.\n"
-                     "# TYPE systemmanager_build_info gauge\n"
-                     "systemmanager_build_info{version=\"%s\"} 1\n"
-                     "# HELP systemmanager_uptime_seconds Seconds since the daemon started.\n"
-                     "# TYPE systemmanager_uptime_seconds gauge\n"
-                     "systemmanager_uptime_seconds %.3f\n"
-                     "# HELP systemmanager_connections Open client connections.\n"
-                     "# TYPE systemmanager_connections gauge\n"
-                     "systemmanager_connections %d\n"
-                     "# HELP systemmanager_active_calls Tool calls queued, running or being answered.\n"
-                     "# TYPE systemmanager_active_calls gauge\n"
-                     "systemmanager_active_calls %ld\n"
-                     "# HELP systemmanager_requests_total MCP and REST messages handled.\n"
-                     "# TYPE systemmanager_requests_total counter\n"
-                     "systemmanager_requests_total %llu\n"
-                     "# HELP systemmanager_tool_calls_total tools/call and POST /tool requests for known tools.\n"
-                     "# TYPE systemmanager_tool_calls_total counter\n"
-                     "systemmanager_tool_calls_total %llu\n"
-                     "# HELP systemmanager_tool_errors_total Tool runs that failed.\n"
-                     "# TYPE systemmanager_tool_errors_total counter\n"
-                     "systemmanager_tool_errors_total %llu\n"
-                     "# HELP systemmanager_auth_failures_total Failed authentications (all reasons).\n"
-                     "# TYPE systemmanager_auth_failures_total counter\n"
-                     "systemmanager_auth_failures_total %llu\n"
-                     "# HELP systemmanager_audit_lines_total Audit lines written since start.\n"
-                     "# TYPE systemmanager_audit_lines_total counter\n"
-                     "systemmanager_audit_lines_total %llu\n",
-                     SM_VERSION, (double) (now_usec() - (uint64_t) srv->started_usec) / 1e6, c->httpd->n_connections,
-                     atomic_load(&srv->active_calls), (unsigned long long) atomic_load(&srv->n_requests),
-                     (unsigned long long) atomic_load(&srv->n_tool_calls),
-                     (unsigned long long) atomic_load(&srv->n_tool_errors),
-                     (unsigned long long) atomic_load(&srv->n_auth_failures),
-                     (unsigned long long) audit_lines_written(srv->audit));
-        if (n < 0 || (size_t) n >= sizeof buf)
-                return -ENOBUFS;
+        if (r < 0)
+                return r;
         c->content_type = "text/plain; version=0.0.4; charset=utf-8";
-        return http_respond(c, 200, buf, (size_t) n);
+        return http_respond(c, 200, buf, len);
 }
 
 /* RFC 9728 protected-resource metadata: where MCP lives and which scopes exist. */

@@ -180,6 +180,8 @@ int mcp_session_new(Server *srv, Transport t, bool stateful, ConnRef *conn, Outb
         s->conn = conn_ref_ref(conn);
         s->outbox = outbox;
         s->peer.transport = t;
+        if (t == TRANSPORT_WEBSOCKET)
+                atomic_fetch_add(&srv->metrics.websocket_sessions, 1);
         *ret = s;
         return 0;
 }
@@ -193,6 +195,8 @@ McpSession *mcp_session_free(McpSession *s) {
                 atomic_store(&j->cancelled, true);
                 job_unref(j);
         }
+        if (s->transport == TRANSPORT_WEBSOCKET)
+                atomic_fetch_sub(&s->server->metrics.websocket_sessions, 1);
         identity_unref(s->identity);
         conn_ref_unref(s->conn);
         free(s);
@@ -292,6 +296,7 @@ void mcp_audit_auth_failure(Server *srv, const Peer *peer, AuthError e, const ch
         int r;
 
         atomic_fetch_add(&srv->n_auth_failures, 1);
+        metrics_auth_failure(&srv->metrics, e);
         if (!f)
                 return;
         json_object_set_new(f, "peer", peer_to_json(peer));
@@ -557,6 +562,13 @@ typedef enum CallFailure {
 
 static int call_refuse(McpReply *ret, bool rest, json_t *rpc_id, CallFailure why, const char *message,
                        json_t *data /* stolen */) {
+        const char *state = json_string_value(json_object_get(data, "state"));
+        CallOutcome outcome = why == CALL_FORBIDDEN           ? OUTCOME_DENIED
+                              : why == CALL_BAD_ARGUMENTS     ? OUTCOME_INVALID_ARGUMENTS
+                              : why == CALL_APPROVAL_REQUIRED ? (streq_ptr(state, "pending") ? OUTCOME_APPROVAL_REQUIRED
+                                                                                            : OUTCOME_DENIED)
+                                                              : OUTCOME_REFUSED;
+        ret->outcome = why == CALL_UNKNOWN_TOOL ? 0 : 1 + (int) outcome;
         static const struct {
                 int rpc_code;
                 int mcp_status;
@@ -841,7 +853,9 @@ static void job_run_plan(Job *j, ToolCall *call) {
         json_decref(call->result);
         free(call->text);
 
-deliver:;
+deliver:
+        if (rep.outcome > 0)
+                metrics_tool_call(&srv->metrics, j->tool, (CallOutcome) (rep.outcome - 1));
         OutboxItem *item = calloc(1, sizeof *item);
         if (item) {
                 item->body = TAKE_PTR(rep.body);
@@ -889,6 +903,8 @@ static void job_run(void *userdata) {
 
         if (r < 0)
                 atomic_fetch_add(&srv->n_tool_errors, 1);
+        metrics_tool_call(&srv->metrics, j->tool, r < 0 ? OUTCOME_ERROR : OUTCOME_SUCCESS);
+        metrics_tool_duration(&srv->metrics, now_usec() - (uint64_t) j->started_usec);
 
         _cleanup_json_ json_t *f = audit_fields(j->request_id, j->identity, &j->peer, j->tool);
         if (f) {
@@ -1061,8 +1077,8 @@ static bool stepup_consume(Server *srv, const char *jti) {
 
 /* The one gate path for MCP tools/call and REST POST /tool/{name}. `args`
  * may be NULL (no arguments). */
-static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *args, json_t *meta, bool rest,
-                      McpReply *ret) {
+static int tools_call_gate(McpSession *s, json_t *rpc_id, const char *name, json_t *args, json_t *meta, bool rest,
+                           McpReply *ret) {
         Server *srv = s->server;
         char msg[768], request_id[40];
         const Tool *t;
@@ -1291,6 +1307,8 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
                         }
                         if (r < 0)
                                 atomic_fetch_add(&srv->n_tool_errors, 1);
+                        metrics_tool_call(&srv->metrics, t, r < 0 ? OUTCOME_ERROR : OUTCOME_SUCCESS);
+                        metrics_tool_duration(&srv->metrics, now_usec() - t0);
                         if (rest)
                                 r = reply_set(ret, r < 0 ? 500 : 200,
                                               r < 0 ? json_pack("{s:b,s:n,s:{s:s,s:s}}", "ok", 0, "result", "error", "code",
@@ -1343,6 +1361,15 @@ static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *a
         s->inflight = j;
         s->n_inflight++;
         return MCP_REPLY_LATER;
+}
+
+static int tools_call(McpSession *s, json_t *rpc_id, const char *name, json_t *args, json_t *meta, bool rest,
+                      McpReply *ret) {
+        int r = tools_call_gate(s, rpc_id, name, args, meta, rest, ret);
+
+        if (r >= 0 && r != MCP_REPLY_LATER && ret->outcome > 0)
+                metrics_tool_call(&s->server->metrics, tool_find(name), (CallOutcome) (ret->outcome - 1));
+        return r;
 }
 
 static int method_tools_call(McpSession *s, RpcMessage *m, McpReply *ret) {

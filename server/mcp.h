@@ -45,6 +45,7 @@ typedef struct McpReply {
         AuthError auth_error;   /* AUTH_OK, or why (for WWW-Authenticate) */
         char *missing_scopes;   /* "a b" for WWW-Authenticate scope=, owned, may be NULL */
         unsigned retry_after;   /* seconds, for Retry-After on 429; 0 = none */
+        int outcome;            /* 1 + CallOutcome when a tool call was refused, else 0 (metrics) */
 } McpReply;
 
 void mcp_reply_done(McpReply *r);

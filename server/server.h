@@ -15,6 +15,7 @@
 #include "scopes/ratelimit.h"
 #include "scopes/tokenstore.h"
 #include "server/config.h"
+#include "server/metrics.h"
 #include "server/worker.h"
 #include "tools/netpolicy.h"
 #include "tools/tool.h"
@@ -48,6 +49,7 @@ typedef struct Server {
         atomic_uint_fast64_t n_auth_failures;
         atomic_uint_fast64_t n_tool_calls;
         atomic_uint_fast64_t n_tool_errors;
+        Metrics metrics;                /* labelled counters for /metrics */
 } Server;
 
 /* Builds auth, audit and the worker pool from the config. Logs and returns

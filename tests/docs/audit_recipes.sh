@@ -42,6 +42,39 @@ if [ -z "$served" ] || [ "$served" != "$documented" ]; then
         echo "FAIL metrics: served and documented differ:"; diff <(echo "$served") <(echo "$documented") || true
         metrics_failed=1
 fi
+# Every metric the Grafana dashboard queries is served.
+for m in $(grep -o 'systemmanager_[a-z_]*' "$src/docs/grafana-dashboard.json" | sort -u); do
+        if ! grep -qx "$m" <<<"$served"; then
+                echo "FAIL grafana-dashboard.json queries $m, which /metrics does not serve"
+                metrics_failed=1
+        fi
+done
+# The calls above show up with their labels.
+all=$(curl -s "http://127.0.0.1:$port/metrics" -H "Authorization: Bearer $ro")
+for want in 'systemmanager_auth_failures_total{reason="auth.invalid_token"} [1-9]' \
+            'systemmanager_tool_calls_total{tool="get_system_status",outcome="success"} [1-9]' \
+            'systemmanager_tool_calls_total{tool="get_top_processes",outcome="invalid_arguments"} [1-9]' \
+            'systemmanager_tool_calls_total{tool="get_system_status",outcome="denied"} [1-9]' \
+            'systemmanager_tool_call_duration_seconds_count [1-9]' 'process_resident_memory_bytes [1-9]'; do
+        if ! grep -Eq "^$(sed 's/[{}]/\\&/g' <<<"$want")" <<<"$all"; then
+                echo "FAIL /metrics has no line matching: $want"
+                metrics_failed=1
+        fi
+done
+
+# The exposition format is valid for Prometheus' own linter.
+if command -v promtool >/dev/null; then
+        curl -s "http://127.0.0.1:$port/metrics" -H "Authorization: Bearer $ro" >"$work/metrics.txt"
+        if ! promtool check metrics <"$work/metrics.txt" >"$work/promtool.out" 2>&1; then
+                echo "FAIL promtool check metrics:"; cat "$work/promtool.out"
+                metrics_failed=1
+        else
+                echo "ok promtool check metrics ($(grep -c '^systemmanager_' "$work/metrics.txt") samples)"
+        fi
+else
+        echo "FAIL promtool not installed (scripts/deps.sh test installs the prometheus package)"
+        metrics_failed=1
+fi
 kill "$pid"
 wait "$pid" || true
 pid=
