@@ -5,7 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { Daemon, sleep } from './lib/daemon.mjs';
+import { Daemon, sleep, run, CTL_BIN } from './lib/daemon.mjs';
 import { request, rpcMsg, mcpHeaders, callTool, uniqueLoopback } from './lib/http.mjs';
 import { mint, expiredToken } from './lib/token.mjs';
 import { withDiag, expectResult } from './lib/check.mjs';
@@ -167,5 +167,73 @@ describe('audit log', () => {
     assert.ok(i >= 0, `no server.stop record after SIGTERM; last: ${JSON.stringify(all.at(-1))}`);
     const after = all.slice(i + 1).map((e) => e.event);
     assert.ok(after.every((ev) => ev === 'audit.checkpoint'), `only a final audit.checkpoint may follow server.stop, got: ${after}`);
+  });
+});
+
+describe('audit durability and rotation', () => {
+  let k;
+  const ctl = (args) => run(CTL_BIN, args, {
+    timeoutMs: 20000,
+    env: { PATH: process.env.PATH, HOME: k.stateDir, LANG: 'C', SYSTEMMANAGER_SHARED_SECRET: k.secret, SYSTEMMANAGER_STATE_DIR: k.stateDir, SYSTEMMANAGER_AUDIT_LOG: k.auditLog },
+  });
+  after(async () => { await k?.stop(); k?.cleanup(); });
+
+  it('SIGKILL during a burst: every call whose response arrived has its tool.call and tool.result records', async () => {
+    k = new Daemon({});
+    await k.start();
+    const tok = k.mint(['readonly'], { agent: 'burst' });
+    const answered = new Set();
+    const calls = [];
+    // 200 calls in flight on 200 connections; SIGKILL once 40 answers are in.
+    for (let i = 1; i <= 200; i++) {
+      calls.push(callTool(k.port, tok, 'get_top_processes', { limit: i % 50 + 1, sort_by: i % 2 ? 'cpu' : 'memory' }, { timeout: 5000 })
+        .then((r) => {
+          if (r.json?.result && r.json.result.isError === false) answered.add(i);
+          if (answered.size === 40) k.proc.kill('SIGKILL');
+        })
+        .catch(() => {}));
+    }
+    await Promise.all(calls);
+    await k.exited;
+    assert.ok(answered.size > 0, 'no call was answered before the kill');
+    const log = k.audit();
+    // Audit args of every tool.result's call, keyed by request id.
+    const byReq = new Map();
+    for (const e of log) if (e.request_id) (byReq.get(e.request_id) ?? byReq.set(e.request_id, []).get(e.request_id)).push(e);
+    const complete = [...byReq.values()].filter((es) => es.some((e) => e.event === 'tool.call') && es.some((e) => e.event === 'tool.result' && e.result_status === 'success'));
+    assert.ok(complete.length >= answered.size, `answered ${answered.size} calls but only ${complete.length} have both records`);
+    // The chain up to the kill verifies (exit 0 intact or 2 unsealed tail).
+    const v = await ctl(['audit', 'verify', k.auditLog]);
+    assert.ok(v.code === 0 || v.code === 2, `audit verify after SIGKILL: exit ${v.code}\n${v.stdout}${v.stderr}`);
+  });
+
+  it('logrotate-style rename + SIGHUP: the new file continues the chain; old + new verify as one', async () => {
+    k?.cleanup();
+    k = new Daemon({});
+    await k.start();
+    const tok = k.mint(['readonly'], { agent: 'rotate' });
+    assert.equal((await callTool(k.port, tok, 'get_system_status', {})).json.result?.isError, false);
+    const rotated = k.auditLog + '.1';
+    fs.renameSync(k.auditLog, rotated);
+    k.proc.kill('SIGHUP');
+    for (let t = 0; t < 50 && !fs.existsSync(k.auditLog); t++) await sleep(50);
+    assert.equal((await callTool(k.port, tok, 'get_system_status', {})).json.result?.isError, false);
+    await sleep(100);
+    const oldLines = fs.readFileSync(rotated, 'utf8').split('\n').filter(Boolean);
+    const newLines = fs.readFileSync(k.auditLog, 'utf8').split('\n').filter(Boolean);
+    const first = JSON.parse(newLines[0]);
+    assert.equal(first.event, 'audit.reopened', newLines[0]);
+    assert.equal(first.prev, crypto.createHash('sha256').update(oldLines.at(-1)).digest('hex'), 'links to the old file\'s last line');
+    assert.equal(first.seq, JSON.parse(oldLines.at(-1)).seq + 1);
+    const joined = k.auditLog + '.joined';
+    fs.writeFileSync(joined, oldLines.concat(newLines).join('\n') + '\n');
+    const v = await ctl(['audit', 'verify', joined]);
+    assert.ok(v.code === 0 || v.code === 2, `old + new: exit ${v.code}\n${v.stdout}${v.stderr}`);
+    // Tampering across the boundary is caught.
+    const bad = [...oldLines];
+    bad[bad.length - 1] = bad.at(-1).replace('"get_system_status"', '"get_system_statuz"');
+    fs.writeFileSync(joined, bad.concat(newLines).join('\n') + '\n');
+    const t = await ctl(['audit', 'verify', joined]);
+    assert.equal(t.code, 1, `tampered: exit ${t.code}\n${t.stdout}${t.stderr}`);
   });
 });
