@@ -10,7 +10,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT
 
 secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
 export SYSTEMMANAGER_SHARED_SECRET=$secret SYSTEMMANAGER_STATE_DIR=$work SYSTEMMANAGER_AUDIT_LOG=$work/audit.log
 export SYSTEMMANAGER_SERVER_PORT=$port SYSTEMMANAGER_SERVER_HOST=127.0.0.1
 "$build/systemmanager-mcp" 2>"$work/daemon.log" &

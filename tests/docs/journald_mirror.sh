@@ -6,9 +6,12 @@ build=$1
 src=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-port=$((20000 + RANDOM % 20000))
 secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
+# A random port may be taken by another test's daemon: up to three tries.
+for attempt in 1 2 3; do
+port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
+rm -rf "$work/state" "$work/journal"
 cat >"$work/run.sh" <<EOS
 set -euo pipefail
 export SYSTEMMANAGER_SHARED_SECRET=$secret SYSTEMMANAGER_STATE_DIR=$work/state SYSTEMMANAGER_SERVER_PORT=$port
@@ -16,13 +19,23 @@ export SYSTEMMANAGER_AUDIT_JOURNALD=true
 mkdir -p $work/state
 "$build/systemmanager-mcp" 2>$work/daemon.log &
 pid=\$!
-for _ in \$(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
+up=0
+for _ in \$(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && { up=1; break; }; sleep 0.1; done
+if [ \$up = 0 ]; then kill \$pid 2>/dev/null || true; exit 75; fi
 tok=\$("$build/systemmanagerctl" token mint --agent journal-tester --scopes readonly --ttl 10m 2>/dev/null)
-curl -s http://127.0.0.1:$port/mcp -H "Authorization: Bearer \$tok" -H 'Content-Type: application/json' \
+curl -sS http://127.0.0.1:$port/mcp -H "Authorization: Bearer \$tok" -H 'Content-Type: application/json' \
   -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_system_status","arguments":{}}}' >/dev/null
 kill \$pid; wait \$pid || true
 EOS
-bash "$src/tests/env/journald.sh" "$work/journal" bash "$work/run.sh"
+rc=0
+bash "$src/tests/env/journald.sh" "$work/journal" bash "$work/run.sh" || rc=$?
+[ "$rc" = 0 ] && break
+if [ "$rc" != 75 ] || [ "$attempt" = 3 ]; then
+        echo "FAIL: the daemon run next to journald failed (exit $rc); daemon log:"; cat "$work/daemon.log" 2>/dev/null
+        exit 1
+fi
+echo "port $port: daemon did not come up (taken?); retrying"
+done
 
 out=$(journalctl -D "$work/journal" -o json SYSLOG_IDENTIFIER=systemmanager-audit 2>/dev/null)
 echo "$out" | jq -e -s 'map(select(.SYSTEMMANAGER_EVENT == "tool.call" and .SYSTEMMANAGER_SUBJECT == "journal-tester"

@@ -11,7 +11,7 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
 mkdir -p "$work/var" "$work/bin"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/var/secret"
 chmod 600 "$work/var/secret"
