@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fileio.h"
 #include "tools/apt.h"
 #include "tools/packagekit.h"
 
@@ -669,28 +670,6 @@ int apt_cgroup_unit(const char *text, size_t len, char *unit, size_t size) {
         return 0;
 }
 
-static ssize_t read_small_at(int dfd, const char *name, char *buf, size_t size) {
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        size_t len = 0;
-
-        if (fd < 0)
-                return -errno;
-        while (len + 1 < size) {
-                ssize_t n = read(fd, buf + len, size - 1 - len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        return (ssize_t) len;
-}
-
 /* Scans one process; appends an entry to `list` when it maps deleted
  * libraries. Errors reading it mean it is gone: not an error. */
 static int scan_proc(int proc_fd, const char *pid_name, json_t *list) {
@@ -749,13 +728,13 @@ static int scan_proc(int proc_fd, const char *pid_name, json_t *list) {
         if (!libs)
                 return 0;
 
-        n = read_small_at(dfd, "comm", comm, sizeof comm);
+        n = read_file_at(dfd, 0, "comm", comm, sizeof comm);
         if (n < 0)
                 return 0;
         while (n > 0 && comm[n - 1] == '\n')
                 comm[--n] = '\0';
         (void) copy_token(comm, (size_t) n, comm, sizeof comm);
-        n = read_small_at(dfd, "cgroup", cg, sizeof cg);
+        n = read_file_at(dfd, 0, "cgroup", cg, sizeof cg);
         if (n < 0 || !apt_cgroup_unit(cg, (size_t) n, unit, sizeof unit))
                 unit[0] = '\0';
 

@@ -199,6 +199,19 @@ static int api_call(ToolCall *call, DockerClient *dc, const char *method, const 
         return status;
 }
 
+/* GET of a list endpoint: the answer must be a JSON array. */
+static int api_get_array(ToolCall *call, DockerClient *dc, const char *path, const char *what, json_t **ret) {
+        int r = api_call(call, dc, "GET", path, NULL, what, ret);
+
+        if (r < 0)
+                return r;
+        if (!json_is_array(*ret)) {
+                json_decref(TAKE_PTR(*ret));
+                return tool_error(call, -EBADMSG, "%s: unexpected answer", what);
+        }
+        return 0;
+}
+
 static int check_container_name(ToolCall *call, const char *name) {
         /* Names end up in URL paths: only the engine's own name grammar gets
          * through, so "../", "?" or "%" can never reach the request line. */
@@ -285,11 +298,9 @@ static int tool_get_container_list(ToolCall *call) {
         r = ctr_open(call, false, &dc);
         if (r < 0)
                 return r;
-        r = api_call(call, &dc, "GET", path, NULL, "listing containers", &list);
+        r = api_get_array(call, &dc, path, "listing containers", &list);
         if (r < 0)
                 return r;
-        if (!json_is_array(list))
-                return tool_error(call, -EBADMSG, "listing containers: unexpected answer");
 
         text = open_memstream(&text_buf, &text_len);
         if (!text)
@@ -393,11 +404,9 @@ static int tool_list_docker_images(ToolCall *call) {
         r = ctr_open(call, false, &dc);
         if (r < 0)
                 return r;
-        r = api_call(call, &dc, "GET", "/images/json", NULL, "listing images", &list);
+        r = api_get_array(call, &dc, "/images/json", "listing images", &list);
         if (r < 0)
                 return r;
-        if (!json_is_array(list))
-                return tool_error(call, -EBADMSG, "listing images: unexpected answer");
         out = json_array();
         result = json_object();
         text = open_memstream(&text_buf, &text_len);
@@ -447,14 +456,12 @@ static int tool_get_docker_networks(ToolCall *call) {
         r = ctr_open(call, false, &dc);
         if (r < 0)
                 return r;
-        r = api_call(call, &dc, "GET", "/networks", NULL, "listing networks", &list);
+        r = api_get_array(call, &dc, "/networks", "listing networks", &list);
         if (r < 0)
                 return r;
-        if (!json_is_array(list))
-                return tool_error(call, -EBADMSG, "listing networks: unexpected answer");
         /* The network list leaves "Containers" empty (Docker fills it only on
          * inspect, Podman 4.3 never): the container list says who is where. */
-        r = api_call(call, &dc, "GET", "/containers/json?all=1", NULL, "listing containers", &containers);
+        r = api_get_array(call, &dc, "/containers/json?all=1", "listing containers", &containers);
         if (r < 0)
                 return r;
         out = json_array();

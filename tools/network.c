@@ -33,6 +33,7 @@
 
 #include "common/utf8.h"
 #include "common/cleanup.h"
+#include "common/fileio.h"
 #include "tools/procnet.h"
 #include "tools/tool.h"
 
@@ -72,33 +73,6 @@ static int json_append(json_t *a, json_t *v) {
         if (!v || json_array_append_new(a, v) < 0)
                 return -ENOMEM;
         return 0;
-}
-
-/* Reads at most size-1 bytes of a (sysfs/proc) file relative to dirfd and
- * NUL-terminates. Returns the length or a negative errno. */
-static ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t size) {
-        _cleanup_close_ int fd = -1;
-        size_t len = 0;
-
-        if (size == 0)
-                return -EINVAL;
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        while (len + 1 < size) {
-                ssize_t n = read(fd, buf + len, size - 1 - len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        return (ssize_t) len;
 }
 
 static void strip_newline(char *s) {
@@ -649,7 +623,7 @@ static void sysfs_attr(int net_fd, const char *ifname, const char *attr, char *b
         dfd = openat(net_fd, ifname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return;
-        if (read_file_at(dfd, attr, buf, size) < 0)
+        if (read_file_at(dfd, O_NOFOLLOW, attr, buf, size) < 0)
                 buf[0] = '\0';
         strip_newline(buf);
 }
@@ -1247,7 +1221,7 @@ static int find_owners(ToolCall *call, Conn *shown, size_t n_shown, OwnerScan *s
                                         continue;
                                 if (!comm[0]) {
                                         snprintf(path, sizeof path, "%" PRIu64 "/comm", pid);
-                                        if (read_file_at(dirfd(proc), path, comm, sizeof comm) <= 0)
+                                        if (read_file_at(dirfd(proc), O_NOFOLLOW, path, comm, sizeof comm) <= 0)
                                                 snprintf(comm, sizeof comm, "?");
                                         strip_newline(comm);
                                 }

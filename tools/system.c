@@ -30,6 +30,7 @@
 
 #include "common/utf8.h"
 #include "common/cleanup.h"
+#include "common/fileio.h"
 #include "tools/tool.h"
 
 #define SAMPLE_MIN_AGE_USEC (200ull * 1000ull)          /* younger samples give noise, not rates */
@@ -61,35 +62,8 @@ static double clamp_percent(double x) {
         return x > 100.0 ? 100.0 : round2(x);
 }
 
-/* Reads at most size-1 bytes of a (proc) file relative to dirfd and
- * NUL-terminates. Returns the length or a negative errno. */
-static ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t size) {
-        _cleanup_close_ int fd = -1;
-        size_t len = 0;
-
-        if (size == 0)
-                return -EINVAL;
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        while (len + 1 < size) {
-                ssize_t n = read(fd, buf + len, size - 1 - len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        return (ssize_t) len;
-}
-
 static ssize_t read_file(const char *path, char *buf, size_t size) {
-        return read_file_at(AT_FDCWD, path, buf, size);
+        return read_file_at(AT_FDCWD, 0, path, buf, size);
 }
 
 static int parse_u64(const char *s, char **end, uint64_t *ret) {
@@ -1172,11 +1146,11 @@ static int proc_details(int proc_fd, const ProcSample *p, long page_size, uid_t 
         if (dfd < 0)
                 return -ESRCH;
 
-        n = read_file_at(dfd, "stat", buf, sizeof buf);
+        n = read_file_at(dfd, 0, "stat", buf, sizeof buf);
         if (n <= 0 || parse_stat(buf, &again, page_size) < 0 || again.starttime != p->starttime)
                 return -ESRCH;
 
-        n = read_file_at(dfd, "status", buf, sizeof buf);
+        n = read_file_at(dfd, 0, "status", buf, sizeof buf);
         if (n <= 0)
                 return -ESRCH;
         uid_line = strstr(buf, "\nUid:");
@@ -1185,7 +1159,7 @@ static int proc_details(int proc_fd, const ProcSample *p, long page_size, uid_t 
         *ret_uid = (uid_t) uid;
 
         /* Arguments are NUL-separated; kernel threads have none. */
-        n = read_file_at(dfd, "cmdline", raw, sizeof raw);
+        n = read_file_at(dfd, 0, "cmdline", raw, sizeof raw);
         if (n < 0)
                 n = 0;
         for (ssize_t i = 0; i < n; i++)
@@ -1264,7 +1238,7 @@ static int tool_get_top_processes(ToolCall *call) {
                 /* Processes exit while we walk: any failure here means "gone"
                  * (or hidden from us), never an error. */
                 snprintf(path, sizeof path, "%d/stat", pid);
-                len = read_file_at(dirfd(d), path, buf, sizeof buf);
+                len = read_file_at(dirfd(d), 0, path, buf, sizeof buf);
                 if (len <= 0)
                         continue;
                 p.pid = pid;
